@@ -1,0 +1,24 @@
+//! Login (PKCE in the browser, device code for headless use), RFC 8693 token exchange,
+//! token storage and the session that ties them together.
+
+mod device;
+mod error;
+mod exchange;
+mod pkce;
+mod session;
+mod store;
+
+pub use device::{DevicePrompt, PromptAnswer, StderrPrompt};
+pub use error::AuthError;
+pub use exchange::{AICMCP_CLIENT, EXCHANGE_CLIENT};
+pub use pkce::{
+    authorize_url, generate_pkce, random_state, result_page, BrowserOpener, PkcePair,
+    RedirectListener, SystemBrowser,
+};
+pub use session::{LoginOptions, Session, SessionState, SessionStatus};
+pub use store::{FileStore, KeychainStore, MemoryStore, StoreError, StoredToken, TokenStore};
+
+/// The scopes requested at login: the de-duplicated union of all tools' scopes in
+/// registration order (contract §2.2).
+pub const LOGIN_SCOPES: &str =
+    "fr:idm:* fr:idc:monitoring:* fr:idc:esv:update fr:idc:esv:read fr:am:*";

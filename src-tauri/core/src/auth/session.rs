@@ -1,0 +1,472 @@
+//! The session: one primary token per tenant, shared by every MCP client; single-flight
+//! login; per-call scoped tokens from RFC 8693 exchange; expiry with a 60 s skew.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use super::device::{login_device, DevicePrompt, StderrPrompt};
+use super::error::AuthError;
+use super::exchange::{exchange, redeem_code, refresh, Tokens, AICMCP_CLIENT};
+use super::pkce::{authorize_url, generate_pkce, random_state, BrowserOpener, RedirectListener};
+use super::store::{StoredToken, TokenStore};
+use crate::activity::{now_rfc3339, ActivityEvent, AuthAction};
+use crate::clock::Clock;
+use crate::config::LoginMode;
+use crate::secret::{AccessToken, RefreshToken};
+use crate::tenant::TenantClient;
+
+/// A stored token is used only while `now + SKEW < expiresAt`.
+const SKEW_MS: i64 = 60_000;
+
+/// How logins happen.
+#[derive(Debug, Clone)]
+pub struct LoginOptions {
+    pub mode: LoginMode,
+    /// The loopback port of the PKCE redirect (`http://localhost:<port>`).
+    pub redirect_port: u16,
+    /// How long the admin has to finish a browser login.
+    pub login_timeout: Duration,
+    /// Start a login when a tool needs a token and none is valid (headless server).
+    /// When false (desktop), such a call fails with "Not signed in" instead.
+    pub interactive_on_demand: bool,
+    pub scopes: String,
+}
+
+impl LoginOptions {
+    pub fn new(mode: LoginMode, redirect_port: u16) -> Self {
+        Self {
+            mode,
+            redirect_port,
+            login_timeout: Duration::from_secs(300),
+            interactive_on_demand: true,
+            scopes: super::LOGIN_SCOPES.to_string(),
+        }
+    }
+}
+
+/// Where the login stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionState {
+    SignedOut,
+    SigningIn,
+    SignedIn,
+}
+
+/// What a status display needs; never a secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SessionStatus {
+    pub state: SessionState,
+    pub tenant: String,
+    /// Epoch milliseconds of the primary token's expiry.
+    pub expires_at_ms: Option<i64>,
+    /// The URL the admin must open (device flow) or that was opened (PKCE).
+    pub login_url: Option<String>,
+    pub user_code: Option<String>,
+    pub last_error: Option<String>,
+    pub token_store: String,
+}
+
+#[derive(Debug, Clone)]
+struct Primary {
+    token: AccessToken,
+    expires_at: i64,
+    refresh: Option<RefreshToken>,
+}
+
+/// The login state of one tenant.
+pub struct Session {
+    client: TenantClient,
+    store: Arc<dyn TokenStore>,
+    clock: Arc<dyn Clock>,
+    browser: Arc<dyn BrowserOpener>,
+    opts: LoginOptions,
+    primary: Mutex<Option<Primary>>,
+    login_lock: tokio::sync::Mutex<()>,
+    attempts: AtomicU64,
+    last_failure: Mutex<Option<(u64, AuthError)>>,
+    store_checked: AtomicBool,
+    status: watch::Sender<SessionStatus>,
+    login_cancel: Mutex<CancellationToken>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("tenant", &self.tenant())
+            .field("state", &self.status().state)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    pub fn new(
+        client: TenantClient,
+        store: Arc<dyn TokenStore>,
+        clock: Arc<dyn Clock>,
+        browser: Arc<dyn BrowserOpener>,
+        opts: LoginOptions,
+    ) -> Arc<Self> {
+        let status = SessionStatus {
+            state: SessionState::SignedOut,
+            tenant: client.tenant().host_key(),
+            expires_at_ms: None,
+            login_url: None,
+            user_code: None,
+            last_error: None,
+            token_store: store.describe(),
+        };
+        let (tx, _) = watch::channel(status);
+        Arc::new(Self {
+            client,
+            store,
+            clock,
+            browser,
+            opts,
+            primary: Mutex::new(None),
+            login_lock: tokio::sync::Mutex::new(()),
+            attempts: AtomicU64::new(0),
+            last_failure: Mutex::new(None),
+            store_checked: AtomicBool::new(false),
+            status: tx,
+            login_cancel: Mutex::new(CancellationToken::new()),
+        })
+    }
+
+    pub fn tenant(&self) -> String {
+        self.client.tenant().host_key()
+    }
+
+    pub fn client(&self) -> &TenantClient {
+        &self.client
+    }
+
+    pub fn status(&self) -> SessionStatus {
+        self.status.borrow().clone()
+    }
+
+    pub fn subscribe_status(&self) -> watch::Receiver<SessionStatus> {
+        self.status.subscribe()
+    }
+
+    fn set_status(&self, f: impl FnOnce(&mut SessionStatus)) {
+        self.status.send_modify(f);
+    }
+
+    fn publish(&self, action: AuthAction, detail: Option<String>) {
+        self.client.bus().publish(ActivityEvent::Auth {
+            at: now_rfc3339(),
+            action,
+            tenant: self.tenant(),
+            detail,
+        });
+    }
+
+    fn valid(&self, expires_at: i64) -> bool {
+        self.clock.now_ms() + SKEW_MS < expires_at
+    }
+
+    fn valid_in_memory(&self) -> Option<AccessToken> {
+        let guard = self.primary.lock().ok()?;
+        guard
+            .as_ref()
+            .filter(|p| self.valid(p.expires_at))
+            .map(|p| p.token.clone())
+    }
+
+    /// Reads the keychain once at start so a still-valid login survives restarts.
+    pub async fn restore(&self) -> bool {
+        let _g = self.login_lock.lock().await;
+        self.restore_locked().await
+    }
+
+    async fn restore_locked(&self) -> bool {
+        if self.store_checked.swap(true, Ordering::SeqCst) {
+            return self.valid_in_memory().is_some();
+        }
+        let stored = match self.store.load(&self.tenant()).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the stored token");
+                self.set_status(|s| s.last_error = Some(e.to_string()));
+                None
+            }
+        };
+        let Some(stored) = stored else { return false };
+        if stored.aic_base_url != self.tenant() {
+            tracing::info!("the stored token belongs to another tenant; ignoring it");
+            return false;
+        }
+        let valid = self.valid(stored.expires_at);
+        if let Ok(mut p) = self.primary.lock() {
+            *p = Some(Primary {
+                token: stored.access_token,
+                expires_at: stored.expires_at,
+                refresh: stored.refresh_token,
+            });
+        }
+        if valid {
+            self.set_status(|s| {
+                s.state = SessionState::SignedIn;
+                s.expires_at_ms = Some(stored.expires_at);
+                s.last_error = None;
+            });
+            self.publish(AuthAction::TokenRestored, None);
+        }
+        valid
+    }
+
+    /// The primary token, logging in when needed (and allowed).
+    pub async fn primary_token(
+        &self,
+        prompt: Option<&dyn DevicePrompt>,
+    ) -> Result<AccessToken, AuthError> {
+        self.acquire(prompt, self.opts.interactive_on_demand).await
+    }
+
+    /// An explicit login (the desktop's Log in button). Returns at once when signed in.
+    pub async fn login(&self, prompt: Option<&dyn DevicePrompt>) -> Result<(), AuthError> {
+        self.acquire(prompt, true).await.map(|_| ())
+    }
+
+    async fn acquire(
+        &self,
+        prompt: Option<&dyn DevicePrompt>,
+        interactive: bool,
+    ) -> Result<AccessToken, AuthError> {
+        if let Some(t) = self.valid_in_memory() {
+            return Ok(t);
+        }
+        let seen = self.attempts.load(Ordering::SeqCst);
+        let _g = self.login_lock.lock().await;
+        if let Some(t) = self.valid_in_memory() {
+            return Ok(t);
+        }
+        // Single flight: a login that failed while we waited fails us too.
+        if self.attempts.load(Ordering::SeqCst) != seen {
+            if let Some((n, e)) = self.last_failure.lock().ok().and_then(|f| f.clone()) {
+                if n > seen {
+                    return Err(e);
+                }
+            }
+        }
+        if self.restore_locked().await {
+            if let Some(t) = self.valid_in_memory() {
+                return Ok(t);
+            }
+        }
+        if let Some(t) = self.try_refresh().await {
+            return Ok(t);
+        }
+        if !interactive {
+            return Err(AuthError::NotLoggedIn {
+                tenant: self.tenant(),
+            });
+        }
+        self.interactive(prompt).await
+    }
+
+    async fn try_refresh(&self) -> Option<AccessToken> {
+        let rt = self.primary.lock().ok()?.as_ref()?.refresh.clone()?;
+        match refresh(&self.client, &rt).await {
+            Ok(tokens) => {
+                let token = self.accept(tokens).await;
+                self.publish(AuthAction::TokenRefreshed, None);
+                Some(token)
+            }
+            Err(e) => {
+                tracing::info!(error = %e, "refresh failed; a new login is needed");
+                if let Ok(mut p) = self.primary.lock() {
+                    if let Some(p) = p.as_mut() {
+                        p.refresh = None;
+                    }
+                }
+                None
+            }
+        }
+    }
+
+    /// Keeps new tokens in memory and in the store (a store failure is logged, not fatal).
+    async fn accept(&self, tokens: Tokens) -> AccessToken {
+        let expires_at = self.clock.now_ms() + tokens.expires_in_secs.saturating_mul(1000);
+        let primary = Primary {
+            token: tokens.access_token.clone(),
+            expires_at,
+            refresh: tokens.refresh_token.clone(),
+        };
+        if let Ok(mut p) = self.primary.lock() {
+            *p = Some(primary);
+        }
+        self.store_checked.store(true, Ordering::SeqCst);
+        let record = StoredToken {
+            access_token: tokens.access_token.clone(),
+            expires_at,
+            aic_base_url: self.tenant(),
+            refresh_token: tokens.refresh_token,
+            subject: None,
+        };
+        let store_error = match self.store.save(&record).await {
+            Ok(()) => None,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not store the token; it is kept in memory only");
+                Some(e.to_string())
+            }
+        };
+        self.set_status(|s| {
+            s.state = SessionState::SignedIn;
+            s.expires_at_ms = Some(expires_at);
+            s.login_url = None;
+            s.user_code = None;
+            s.last_error = store_error;
+        });
+        tokens.access_token
+    }
+
+    async fn interactive(
+        &self,
+        prompt: Option<&dyn DevicePrompt>,
+    ) -> Result<AccessToken, AuthError> {
+        let attempt = self.attempts.fetch_add(1, Ordering::SeqCst) + 1;
+        let cancel = CancellationToken::new();
+        if let Ok(mut c) = self.login_cancel.lock() {
+            *c = cancel.clone();
+        }
+        self.set_status(|s| {
+            s.state = SessionState::SigningIn;
+            s.last_error = None;
+        });
+        self.publish(AuthAction::LoginStarted, None);
+        let result = match self.opts.mode {
+            LoginMode::Pkce => self.login_pkce(&cancel).await,
+            LoginMode::DeviceCode => {
+                let fallback = StderrPrompt;
+                let prompt = prompt.unwrap_or(&fallback);
+                login_device(&self.client, &self.opts.scopes, prompt, &cancel).await
+            }
+        };
+        match result {
+            Ok(tokens) => {
+                let token = self.accept(tokens).await;
+                self.publish(AuthAction::LoginSucceeded, None);
+                Ok(token)
+            }
+            Err(e) => {
+                if let Ok(mut f) = self.last_failure.lock() {
+                    *f = Some((attempt, e.clone()));
+                }
+                let signed_in = self.valid_in_memory().is_some();
+                self.set_status(|s| {
+                    s.state = if signed_in {
+                        SessionState::SignedIn
+                    } else {
+                        SessionState::SignedOut
+                    };
+                    s.login_url = None;
+                    s.user_code = None;
+                    s.last_error = Some(e.to_string());
+                });
+                self.publish(AuthAction::LoginFailed, Some(e.to_string()));
+                Err(e)
+            }
+        }
+    }
+
+    async fn login_pkce(&self, cancel: &CancellationToken) -> Result<Tokens, AuthError> {
+        let listener = RedirectListener::bind(self.opts.redirect_port).await?;
+        let redirect_uri = listener.redirect_uri();
+        let pkce = generate_pkce();
+        let state = random_state();
+        let url = authorize_url(
+            self.client.tenant(),
+            AICMCP_CLIENT,
+            &self.opts.scopes,
+            &redirect_uri,
+            &pkce.challenge,
+            &state,
+        );
+        eprintln!("Sign in to PingOne Advanced Identity Cloud in your browser. If it did not open, open this URL:\n\n    {url}\n");
+        self.set_status(|s| s.login_url = Some(url.clone()));
+        if let Err(e) = self.browser.open(&url).await {
+            tracing::warn!(error = %e, "could not open the browser; the URL is on stderr");
+        }
+        let code = listener
+            .wait_for_code(
+                &state,
+                self.client.tenant().host(),
+                self.opts.login_timeout,
+                cancel.clone(),
+            )
+            .await?;
+        redeem_code(&self.client, &code, &redirect_uri, &pkce.verifier).await
+    }
+
+    /// Cancels a login in progress (the desktop's Cancel button).
+    pub fn cancel_login(&self) {
+        if let Ok(c) = self.login_cancel.lock() {
+            c.cancel();
+        }
+    }
+
+    /// Forgets the token in memory and in the store.
+    pub async fn logout(&self) -> Result<(), AuthError> {
+        self.cancel_login();
+        let _g = self.login_lock.lock().await;
+        if let Ok(mut p) = self.primary.lock() {
+            *p = None;
+        }
+        self.store_checked.store(true, Ordering::SeqCst);
+        let result = self
+            .store
+            .clear(&self.tenant())
+            .await
+            .map_err(|e| AuthError::Store(e.to_string()));
+        self.set_status(|s| {
+            s.state = SessionState::SignedOut;
+            s.expires_at_ms = None;
+            s.login_url = None;
+            s.user_code = None;
+            s.last_error = result.as_ref().err().map(|e| e.to_string());
+        });
+        self.publish(AuthAction::LoggedOut, None);
+        result
+    }
+
+    /// Drops the primary token if it is `token` (the tenant rejected it).
+    fn invalidate(&self, token: &AccessToken) {
+        if let Ok(mut p) = self.primary.lock() {
+            if p.as_ref().map(|p| &p.token == token).unwrap_or(false) {
+                if let Some(p) = p.as_mut() {
+                    p.expires_at = 0;
+                }
+            }
+        }
+        self.set_status(|s| {
+            s.state = SessionState::SignedOut;
+            s.expires_at_ms = None;
+        });
+    }
+
+    /// A token with exactly `scopes` for one tool call (RFC 8693). A 401 from the exchange
+    /// means the primary token is dead: log in again (refresh first) and retry once.
+    pub async fn scoped_token(
+        &self,
+        scopes: &[&str],
+        call_id: Option<u64>,
+        prompt: Option<&dyn DevicePrompt>,
+    ) -> Result<AccessToken, AuthError> {
+        let primary = self.primary_token(prompt).await?;
+        match exchange(&self.client, &primary, scopes, call_id).await {
+            Err(AuthError::Exchange { status: 401, .. }) => {
+                self.invalidate(&primary);
+                let primary = self.primary_token(prompt).await?;
+                exchange(&self.client, &primary, scopes, call_id).await
+            }
+            other => other,
+        }
+    }
+}

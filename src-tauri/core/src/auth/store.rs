@@ -1,0 +1,310 @@
+//! Token storage behind one trait: the OS keychain, a 0600 file, or memory. Only the
+//! primary token (and its refresh token) is ever stored; `NoEntry` is `Ok(None)`; deleting
+//! a missing entry is fine; platform failures become stable, human messages.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+use crate::secret::{AccessToken, RefreshToken};
+
+/// The service name of our keychain entries (one account per tenant host). Distinct from
+/// the reference server's, so the two never overwrite each other.
+pub const KEYCHAIN_SERVICE: &str = "aic-mcp-desktop";
+
+/// The stored record.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredToken {
+    pub access_token: AccessToken,
+    /// Epoch milliseconds.
+    pub expires_at: i64,
+    /// The tenant the token was issued by (`host[:port]`).
+    pub aic_base_url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<RefreshToken>,
+    /// The login's admin, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+}
+
+/// A storage failure, worded for people.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    #[error("The OS keychain is not available ({0}). On Linux a Secret Service (gnome-keyring or KeePassXC) must be running and unlocked; or set AIC_TOKEN_STORE=file.")]
+    KeychainUnavailable(String),
+    #[error("The keychain entry for this tenant is unreadable ({0}); it will be replaced at the next login.")]
+    Corrupt(String),
+    #[error("Token file {path}: {detail}")]
+    File { path: String, detail: String },
+}
+
+/// Where the primary token lives between runs.
+#[async_trait::async_trait]
+pub trait TokenStore: Send + Sync + std::fmt::Debug {
+    async fn load(&self, tenant: &str) -> Result<Option<StoredToken>, StoreError>;
+    async fn save(&self, token: &StoredToken) -> Result<(), StoreError>;
+    async fn clear(&self, tenant: &str) -> Result<(), StoreError>;
+    /// For status displays: "OS keychain", "file …", "memory".
+    fn describe(&self) -> String;
+}
+
+/// The OS keychain through `keyring` (Secret Service on Linux). Every call runs on the
+/// blocking pool: it may wait on D-Bus or an unlock prompt.
+#[derive(Debug, Clone)]
+pub struct KeychainStore {
+    service: String,
+}
+
+impl Default for KeychainStore {
+    fn default() -> Self {
+        Self::new(KEYCHAIN_SERVICE)
+    }
+}
+
+impl KeychainStore {
+    pub fn new(service: &str) -> Self {
+        Self {
+            service: service.to_string(),
+        }
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        tenant: &str,
+        f: impl FnOnce(keyring::Entry) -> Result<T, keyring::Error> + Send + 'static,
+    ) -> Result<T, keyring::Error> {
+        let service = self.service.clone();
+        let account = tenant.to_string();
+        tokio::task::spawn_blocking(move || {
+            let entry = keyring::Entry::new(&service, &account)?;
+            f(entry)
+        })
+        .await
+        .map_err(|e| keyring::Error::Invalid("task".into(), e.to_string()))?
+    }
+}
+
+fn keyring_message(e: &keyring::Error) -> String {
+    match e {
+        keyring::Error::PlatformFailure(inner) | keyring::Error::NoStorageAccess(inner) => {
+            inner.to_string()
+        }
+        other => other.to_string(),
+    }
+}
+
+#[async_trait::async_trait]
+impl TokenStore for KeychainStore {
+    async fn load(&self, tenant: &str) -> Result<Option<StoredToken>, StoreError> {
+        match self.blocking(tenant, |e| e.get_password()).await {
+            Ok(json) => serde_json::from_str(&json)
+                .map(Some)
+                .map_err(|e| StoreError::Corrupt(e.to_string())),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(keyring::Error::BadEncoding(_)) => Err(StoreError::Corrupt("not UTF-8".into())),
+            Err(e) => Err(StoreError::KeychainUnavailable(keyring_message(&e))),
+        }
+    }
+
+    async fn save(&self, token: &StoredToken) -> Result<(), StoreError> {
+        let json = serde_json::to_string(token).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.blocking(&token.aic_base_url, move |e| e.set_password(&json))
+            .await
+            .map_err(|e| StoreError::KeychainUnavailable(keyring_message(&e)))
+    }
+
+    async fn clear(&self, tenant: &str) -> Result<(), StoreError> {
+        match self.blocking(tenant, |e| e.delete_credential()).await {
+            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+            Err(e) => Err(StoreError::KeychainUnavailable(keyring_message(&e))),
+        }
+    }
+
+    fn describe(&self) -> String {
+        "OS keychain".into()
+    }
+}
+
+/// A JSON file readable only by the owner (0600 in a 0700 directory), for containers.
+#[derive(Debug, Clone)]
+pub struct FileStore {
+    path: PathBuf,
+}
+
+impl FileStore {
+    pub fn new(path: PathBuf) -> Self {
+        Self { path }
+    }
+
+    fn err(&self, detail: impl std::fmt::Display) -> StoreError {
+        StoreError::File {
+            path: self.path.display().to_string(),
+            detail: detail.to_string(),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl TokenStore for FileStore {
+    async fn load(&self, tenant: &str) -> Result<Option<StoredToken>, StoreError> {
+        let text = match tokio::fs::read_to_string(&self.path).await {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(self.err(e)),
+        };
+        let token: StoredToken = serde_json::from_str(&text).map_err(|e| self.err(e))?;
+        // One file holds one tenant's token: another tenant's is not ours to use.
+        Ok((token.aic_base_url == tenant).then_some(token))
+    }
+
+    async fn save(&self, token: &StoredToken) -> Result<(), StoreError> {
+        let json = serde_json::to_string_pretty(token).map_err(|e| self.err(e))?;
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || write_private(&path, json.as_bytes()))
+            .await
+            .map_err(|e| self.err(e))?
+            .map_err(|e| self.err(e))
+    }
+
+    async fn clear(&self, _tenant: &str) -> Result<(), StoreError> {
+        match tokio::fs::remove_file(&self.path).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(self.err(e)),
+        }
+    }
+
+    fn describe(&self) -> String {
+        format!("file {}", self.path.display())
+    }
+}
+
+/// Writes `bytes` to `path` atomically with mode 0600 in a 0700 directory.
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        opts.mode(0o600);
+    }
+    let tmp = dir.join(format!(
+        ".{}.tmp",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("token")
+    ));
+    let mut f = opts.open(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    drop(f);
+    std::fs::rename(&tmp, path)
+}
+
+/// Process memory only; nothing survives a restart.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    tokens: Mutex<std::collections::HashMap<String, StoredToken>>,
+}
+
+#[async_trait::async_trait]
+impl TokenStore for MemoryStore {
+    async fn load(&self, tenant: &str) -> Result<Option<StoredToken>, StoreError> {
+        Ok(self
+            .tokens
+            .lock()
+            .map(|m| m.get(tenant).cloned())
+            .unwrap_or(None))
+    }
+    async fn save(&self, token: &StoredToken) -> Result<(), StoreError> {
+        if let Ok(mut m) = self.tokens.lock() {
+            m.insert(token.aic_base_url.clone(), token.clone());
+        }
+        Ok(())
+    }
+    async fn clear(&self, tenant: &str) -> Result<(), StoreError> {
+        if let Ok(mut m) = self.tokens.lock() {
+            m.remove(tenant);
+        }
+        Ok(())
+    }
+    fn describe(&self) -> String {
+        "memory".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token(tenant: &str) -> StoredToken {
+        StoredToken {
+            access_token: AccessToken::new("at-123"),
+            expires_at: 1_000,
+            aic_base_url: tenant.into(),
+            refresh_token: Some(RefreshToken::new("rt-456")),
+            subject: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn file_store_is_private_atomic_and_tenant_bound() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("tokens").join("token.json");
+        let store = FileStore::new(path.clone());
+        assert_eq!(store.load("a.example.com").await, Ok(None));
+        store.save(&token("a.example.com")).await.expect("save");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+            let dmode = std::fs::metadata(path.parent().expect("dir"))
+                .expect("meta")
+                .permissions()
+                .mode()
+                & 0o777;
+            assert_eq!(dmode, 0o700);
+        }
+        assert_eq!(
+            store.load("a.example.com").await,
+            Ok(Some(token("a.example.com")))
+        );
+        assert_eq!(
+            store.load("b.example.com").await,
+            Ok(None),
+            "tenant isolation"
+        );
+        store.clear("a.example.com").await.expect("clear");
+        assert!(!path.exists());
+        store
+            .clear("a.example.com")
+            .await
+            .expect("clearing twice is fine");
+    }
+
+    #[tokio::test]
+    async fn stored_record_uses_the_reference_field_names() {
+        let json = serde_json::to_value(token("h")).expect("json");
+        assert_eq!(json["accessToken"], "at-123");
+        assert_eq!(json["expiresAt"], 1000);
+        assert_eq!(json["aicBaseUrl"], "h");
+    }
+
+    #[tokio::test]
+    async fn memory_store_round_trips() {
+        let s = MemoryStore::default();
+        s.save(&token("h")).await.expect("save");
+        assert!(s.load("h").await.expect("load").is_some());
+        assert!(s.load("other").await.expect("load").is_none());
+        s.clear("h").await.expect("clear");
+        assert!(s.load("h").await.expect("load").is_none());
+    }
+}

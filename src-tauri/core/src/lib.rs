@@ -1,0 +1,20 @@
+//! `aic-mcp-core`: the GUI-free core of AIC MCP Desktop. It never names `tauri`: the
+//! desktop shell, the headless `aic-mcp-server` and the tests are all hosts of this crate.
+//!
+//! Flow of a tool call: MCP service (`mcp`) → argument validation (`validate`) → tool
+//! (`tools`) → scoped token from the session (`auth`) → tenant client (`tenant`), with
+//! every step published on the activity bus (`activity`).
+
+pub mod activity;
+pub mod app;
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod mcp;
+pub mod secret;
+pub mod tenant;
+pub mod tools;
+pub mod validate;
+
+pub use app::{App, AppError, AppParts};
+pub use config::Config;

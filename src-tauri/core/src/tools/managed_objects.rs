@@ -1,0 +1,1007 @@
+//! Managed objects (11 tools, contract §3.2): IDM managed object instances, their type
+//! definitions in `/openidm/config/managed`, and relationship properties through the IDM
+//! schema service.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{json, Map, Value};
+
+use super::{failure, format_success, pretty, tool, Args, CallCtx, Hints, Meta, ToolDef};
+use crate::tenant::{ApiRequest, TenantError};
+use crate::validate;
+
+const IDM: &[&str] = &["fr:idm:*"];
+const CONFIG_MANAGED: &str = "/openidm/config/managed";
+
+/// The family's tools, in registration order.
+pub fn tools() -> Vec<ToolDef> {
+    vec![
+        tool(
+            Meta {
+                name: "createManagedObjectDefinition",
+                title: "Create Managed Object Definition",
+                description: "Create a new managed object type (definition) in the IDM managed configuration, for example a custom 'alpha_device' type. Inspect an existing type first with getManagedObjectSchema(includeFullDefinition=true) and model the new definition on it (schema with properties and required fields). Fails without changing anything if the type already exists; use patchManagedObjectDefinition to change an existing type.",
+                scopes: IDM,
+                hints: Hints::ADDITIVE,
+                container: true,
+            },
+            create_definition,
+        ),
+        tool(
+            Meta {
+                name: "createManagedObject",
+                title: "Create Managed Object",
+                description: "Create one managed object (for example a user, role, group or organization) of the given type. The data must include every field that the type's schema marks as required; call getManagedObjectSchema first to see them. Returns the new object's _id.",
+                scopes: IDM,
+                hints: Hints::ADDITIVE,
+                container: true,
+            },
+            create_object,
+        ),
+        tool(
+            Meta {
+                name: "deleteManagedObjectDefinition",
+                title: "Delete Managed Object Definition",
+                description: "Delete a managed object type (definition) from the IDM managed configuration. Refuses, changing nothing, while relationship properties of other types still point at it; fix those first with patchManagedObjectRelationship. Existing objects of the type become unreachable.",
+                scopes: IDM,
+                hints: Hints::DESTRUCTIVE,
+                container: true,
+            },
+            delete_definition,
+        ),
+        tool(
+            Meta {
+                name: "deleteManagedObject",
+                title: "Delete Managed Object",
+                description: "Delete one managed object by its _id. This cannot be undone.",
+                scopes: IDM,
+                hints: Hints::DESTRUCTIVE,
+                container: true,
+            },
+            delete_object,
+        ),
+        tool(
+            Meta {
+                name: "getManagedObjectSchema",
+                title: "Get Managed Object Schema",
+                description: "Show a managed object type's schema: by default a concise view with its required fields and properties. With includeFullDefinition=true, the whole definition, including script hooks (onCreate, onUpdate…), lifecycle settings and notifications. Call this before querying, creating or patching objects of a type.",
+                scopes: IDM,
+                hints: Hints::READ,
+                container: true,
+            },
+            get_schema,
+        ),
+        tool(
+            Meta {
+                name: "getManagedObject",
+                title: "Get Managed Object",
+                description: "Read one managed object by type and _id. The result includes _rev, which patchManagedObject needs.",
+                scopes: IDM,
+                hints: Hints::READ,
+                container: true,
+            },
+            get_object,
+        ),
+        tool(
+            Meta {
+                name: "listManagedObjects",
+                title: "List Managed Objects",
+                description: "List the names of all managed object types defined in the tenant (for example alpha_user, alpha_role, bravo_group). Use these names as objectType in the other managed object tools.",
+                scopes: IDM,
+                hints: Hints::READ,
+                container: true,
+            },
+            list_types,
+        ),
+        tool(
+            Meta {
+                name: "patchManagedObjectDefinition",
+                title: "Patch Managed Object Definition",
+                description: "Change a managed object type's definition with add, remove or replace operations. Each field path addresses the type's own definition and starts with '/', for example /schema/properties/email or /schema/required — not the whole managed configuration. Relationship properties cannot be changed here: use patchManagedObjectRelationship for them.",
+                scopes: IDM,
+                hints: Hints::ADDITIVE,
+                container: true,
+            },
+            patch_definition,
+        ),
+        tool(
+            Meta {
+                name: "patchManagedObjectRelationship",
+                title: "Patch Managed Object Relationship",
+                description: "Add, update or remove a relationship property of a managed object type through the IDM schema service. Only properties whose name starts with 'custom_' can be changed. For add and update, supply the complete property definition; get an example from getManagedObjectSchema(includeFullDefinition=true) on a type that has relationships (for example alpha_user's 'manager' or 'roles').",
+                scopes: IDM,
+                hints: Hints::DESTRUCTIVE,
+                container: true,
+            },
+            patch_relationship,
+        ),
+        tool(
+            Meta {
+                name: "patchManagedObject",
+                title: "Patch Managed Object",
+                description: "Apply patch operations to one managed object, with optimistic concurrency: revision must be the object's current _rev (from getManagedObject); a stale revision fails and changes nothing. Each operation has a field that is a JSON-pointer-style path such as /mail or /givenName; add, replace and test need a value; move and copy need from.",
+                scopes: IDM,
+                hints: Hints::ADDITIVE,
+                container: true,
+            },
+            patch_object,
+        ),
+        tool(
+            Meta {
+                name: "queryManagedObjects",
+                title: "Query Managed Objects",
+                description: "Query managed objects of a type with a CREST query filter, paging, sorting and field selection. Call getManagedObjectSchema first to learn the field names. Filter operators: eq, co (contains), sw (starts with), gt, ge, lt, le, pr (present), ! (not), combined with and / or and parentheses; strings in double quotes, for example userName sw \"b\" and accountStatus eq \"active\". Without a filter, all objects are returned up to the page size. sortKeys is a comma-separated list, '-' for descending (-userName); fields is a comma-separated list (userName,mail). Syntax: https://backstage.forgerock.com/docs/idm/7/crest/crest-query.html",
+                scopes: IDM,
+                hints: Hints::READ,
+                container: true,
+            },
+            query_objects,
+        ),
+    ]
+}
+
+fn some_value<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
+}
+
+fn object_type_rule(value: &str) -> validate::Result {
+    validate::safe_segment("objectType", value)
+}
+
+// ---------------------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateDefinitionArgs {
+    /// Name of the new managed object type, letters, digits and underscores only; by
+    /// convention prefixed with the realm, for example "alpha_device".
+    #[schemars(pattern(r"^[a-zA-Z0-9_]+$"))]
+    object_name: String,
+    /// The type definition, for example {"schema": {"title": "Device", "type": "object",
+    /// "required": ["serialNumber"], "properties": {"serialNumber": {"type": "string"}}}}.
+    /// Its name is set from objectName.
+    object_definition: Map<String, Value>,
+}
+
+impl Args for CreateDefinitionArgs {
+    fn validate(&self) -> validate::Result {
+        validate::identifier("objectName", &self.object_name)
+    }
+}
+
+async fn managed_config(ctx: &CallCtx) -> Result<(Value, Option<String>), TenantError> {
+    let r = ctx.send(ApiRequest::get(CONFIG_MANAGED)).await?;
+    Ok((r.body, r.transaction_id))
+}
+
+fn objects(config: &Value) -> &[Value] {
+    config
+        .get("objects")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+}
+
+fn type_names(config: &Value) -> Vec<String> {
+    objects(config)
+        .iter()
+        .filter_map(|o| o.get("name").and_then(Value::as_str))
+        .map(str::to_string)
+        .collect()
+}
+
+fn not_found(name: &str, config: &Value) -> String {
+    let names = type_names(config);
+    let list = if names.is_empty() {
+        "none".to_string()
+    } else {
+        names.join(", ")
+    };
+    format!("Managed object type '{name}' not found. Available types: {list}")
+}
+
+fn find_by_name<'a>(config: &'a Value, name: &str) -> Option<(usize, &'a Value)> {
+    objects(config)
+        .iter()
+        .enumerate()
+        .find(|(_, o)| o.get("name").and_then(Value::as_str) == Some(name))
+}
+
+async fn create_definition(ctx: CallCtx, a: CreateDefinitionArgs) -> Result<String, String> {
+    const PREFIX: &str = "Failed to create managed object definition";
+    let (config, _) = managed_config(&ctx).await.map_err(|e| failure(PREFIX, e))?;
+    if find_by_name(&config, &a.object_name).is_some() {
+        return Err(format!(
+            "Managed object type '{}' already exists. Use patchManagedObjectDefinition to change it, or choose a different name.",
+            a.object_name
+        ));
+    }
+    let mut value = a.object_definition.clone();
+    value.insert("name".into(), Value::String(a.object_name.clone()));
+    let value = Value::Object(value);
+    let body = json!([{"operation": "add", "field": "/objects/-", "value": value}]);
+    let r = ctx
+        .send(ApiRequest::patch(CONFIG_MANAGED).if_match("*").json(body))
+        .await
+        .map_err(|e| failure(PREFIX, e))?;
+    let definition = find_by_name(&r.body, &a.object_name)
+        .map(|(_, d)| d.clone())
+        .unwrap_or(value);
+    Ok(format_success(
+        &json!({
+            "message": format!("Created managed object definition '{}'", a.object_name),
+            "name": a.object_name,
+            "definition": definition,
+        }),
+        &r.transaction_id,
+    ))
+}
+
+// ---------------------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateObjectArgs {
+    /// Managed object type, for example alpha_user, bravo_user, alpha_role, bravo_role,
+    /// alpha_group, bravo_group, alpha_organization or bravo_organization. Not an
+    /// exhaustive list: listManagedObjects gives every type.
+    #[schemars(length(min = 1))]
+    object_type: String,
+    /// The new object's fields, including every required field of the type's schema,
+    /// for example {"userName": "bjensen", "givenName": "Barbara", "sn": "Jensen",
+    /// "mail": "bjensen@example.com"}.
+    object_data: Map<String, Value>,
+}
+
+impl Args for CreateObjectArgs {
+    fn validate(&self) -> validate::Result {
+        object_type_rule(&self.object_type)
+    }
+}
+
+async fn create_object(ctx: CallCtx, a: CreateObjectArgs) -> Result<String, String> {
+    const PREFIX: &str = "Failed to create managed object";
+    let r = ctx
+        .send(
+            ApiRequest::post("/openidm/managed")
+                .seg(&a.object_type)
+                .query_literal("_action=create")
+                .json(Value::Object(a.object_data)),
+        )
+        .await
+        .map_err(|e| failure(PREFIX, e))?;
+    let id = r.body.get("_id").map(display_value).unwrap_or_default();
+    Ok(format_success(
+        &Value::String(format!("Created managed object {id}")),
+        &r.transaction_id,
+    ))
+}
+
+/// A JSON value as JavaScript's template literal would print it.
+fn display_value(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "null".into(),
+        other => other.to_string(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DefinitionNameArgs {
+    /// Name of the managed object type, for example "alpha_device".
+    #[schemars(pattern(r"^[a-zA-Z0-9_]+$"))]
+    object_name: String,
+}
+
+impl Args for DefinitionNameArgs {
+    fn validate(&self) -> validate::Result {
+        validate::identifier("objectName", &self.object_name)
+    }
+}
+
+/// Relationship properties of other types that point at `target`: `(type, [property])`.
+fn referencing_types(config: &Value, target: &str) -> Vec<(String, Vec<String>)> {
+    let path = format!("managed/{target}");
+    let points_at = |collection: Option<&Value>| {
+        collection
+            .and_then(Value::as_array)
+            .map(|c| {
+                c.iter()
+                    .any(|e| e.get("path").and_then(Value::as_str) == Some(path.as_str()))
+            })
+            .unwrap_or(false)
+    };
+    let mut out = Vec::new();
+    for object in objects(config) {
+        let Some(name) = object.get("name").and_then(Value::as_str) else {
+            continue;
+        };
+        if name == target {
+            continue;
+        }
+        let Some(props) = object
+            .pointer("/schema/properties")
+            .and_then(Value::as_object)
+        else {
+            continue;
+        };
+        let hits: Vec<String> = props
+            .iter()
+            .filter(|(_, p)| {
+                let ty = p.get("type").and_then(Value::as_str);
+                (ty == Some("relationship") && points_at(p.get("resourceCollection")))
+                    || (ty == Some("array")
+                        && p.pointer("/items/type").and_then(Value::as_str) == Some("relationship")
+                        && points_at(p.pointer("/items/resourceCollection")))
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        if !hits.is_empty() {
+            out.push((name.to_string(), hits));
+        }
+    }
+    out
+}
+
+async fn delete_definition(ctx: CallCtx, a: DefinitionNameArgs) -> Result<String, String> {
+    const PREFIX: &str = "Failed to delete managed object definition";
+    let (config, _) = managed_config(&ctx).await.map_err(|e| failure(PREFIX, e))?;
+    let Some((_, removed)) = find_by_name(&config, &a.object_name) else {
+        return Err(not_found(&a.object_name, &config));
+    };
+    let removed = removed.clone();
+    let refs = referencing_types(&config, &a.object_name);
+    if !refs.is_empty() {
+        let list = refs
+            .iter()
+            .map(|(t, props)| format!("{t} (properties: {})", props.join(", ")))
+            .collect::<Vec<_>>()
+            .join("; ");
+        return Err(format!(
+            "Cannot delete managed object type '{}': it is referenced by relationship properties of other types: {list}. Remove or change those relationships first with patchManagedObjectRelationship.",
+            a.object_name
+        ));
+    }
+    let mut new_config = config.clone();
+    if let Some(list) = new_config.get_mut("objects").and_then(Value::as_array_mut) {
+        list.retain(|o| o.get("name").and_then(Value::as_str) != Some(a.object_name.as_str()));
+    }
+    let r = ctx
+        .send(
+            ApiRequest::put(CONFIG_MANAGED)
+                .if_match("*")
+                .json(new_config),
+        )
+        .await
+        .map_err(|e| failure(PREFIX, e))?;
+    Ok(format_success(
+        &json!({
+            "message": format!("Deleted managed object definition '{}'", a.object_name),
+            "name": a.object_name,
+            "removedDefinition": removed,
+        }),
+        &r.transaction_id,
+    ))
+}
+
+// ---------------------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectRefArgs {
+    /// Managed object type, for example alpha_user, bravo_user, alpha_role, bravo_role,
+    /// alpha_group, bravo_group, alpha_organization or bravo_organization. Not an
+    /// exhaustive list: listManagedObjects gives every type.
+    #[schemars(length(min = 1))]
+    object_type: String,
+    /// The object's _id, for example "5f1b7e2c-3a4d-4e5f-8a9b-0c1d2e3f4a5b".
+    #[schemars(length(min = 1))]
+    object_id: String,
+}
+
+impl Args for ObjectRefArgs {
+    fn validate(&self) -> validate::Result {
+        object_type_rule(&self.object_type)?;
+        validate::safe_segment("objectId", &self.object_id)
+    }
+}
+
+async fn delete_object(ctx: CallCtx, a: ObjectRefArgs) -> Result<String, String> {
+    let r = ctx
+        .send(
+            ApiRequest::delete("/openidm/managed")
+                .seg(&a.object_type)
+                .seg(&a.object_id),
+        )
+        .await
+        .map_err(|e| failure("Failed to delete managed object", e))?;
+    Ok(format_success(
+        &Value::String(format!(
+            "Deleted managed object {} from {}",
+            a.object_id, a.object_type
+        )),
+        &r.transaction_id,
+    ))
+}
+
+async fn get_object(ctx: CallCtx, a: ObjectRefArgs) -> Result<String, String> {
+    let r = ctx
+        .send(
+            ApiRequest::get("/openidm/managed")
+                .seg(&a.object_type)
+                .seg(&a.object_id),
+        )
+        .await
+        .map_err(|e| failure("Failed to retrieve managed object", e))?;
+    Ok(format_success(&r.body, &r.transaction_id))
+}
+
+// ---------------------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GetSchemaArgs {
+    /// Managed object type, for example alpha_user, bravo_user, alpha_role, bravo_role,
+    /// alpha_group, bravo_group, alpha_organization or bravo_organization. Not an
+    /// exhaustive list: listManagedObjects gives every type.
+    #[schemars(length(min = 1))]
+    object_type: String,
+    /// true: the whole definition (script hooks, lifecycle, notifications…); false
+    /// (default): only the required fields and properties.
+    #[serde(default)]
+    #[schemars(extend("default" = false))]
+    include_full_definition: bool,
+}
+
+impl Args for GetSchemaArgs {
+    fn validate(&self) -> validate::Result {
+        object_type_rule(&self.object_type)
+    }
+}
+
+async fn get_schema(ctx: CallCtx, a: GetSchemaArgs) -> Result<String, String> {
+    let (config, tx) = managed_config(&ctx)
+        .await
+        .map_err(|e| failure("Failed to retrieve managed object schema", e))?;
+    let Some((_, def)) = find_by_name(&config, &a.object_type) else {
+        return Err(not_found(&a.object_type, &config));
+    };
+    if a.include_full_definition {
+        return Ok(format_success(def, &tx));
+    }
+    let schema = def.get("schema");
+    Ok(format_success(
+        &json!({
+            "name": a.object_type,
+            "required": schema.and_then(|s| s.get("required")).cloned().unwrap_or_else(|| json!([])),
+            "properties": schema.and_then(|s| s.get("properties")).cloned().unwrap_or_else(|| json!({})),
+        }),
+        &tx,
+    ))
+}
+
+// ---------------------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct NoArgs {}
+
+impl Args for NoArgs {}
+
+async fn list_types(ctx: CallCtx, _: NoArgs) -> Result<String, String> {
+    let (config, _) = managed_config(&ctx)
+        .await
+        .map_err(|e| failure("Error listing managed objects", e))?;
+    Ok(pretty(&json!({"managedObjectTypes": type_names(&config)})))
+}
+
+// ---------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[schemars(inline)]
+pub enum DefinitionOp {
+    Add,
+    Remove,
+    Replace,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(inline)]
+pub struct DefinitionOperation {
+    /// add, remove or replace.
+    operation: DefinitionOp,
+    /// Path inside the type's definition, starting with '/', for example
+    /// /schema/properties/email or /schema/required/-.
+    field: String,
+    /// The new value (add and replace).
+    #[serde(default, deserialize_with = "some_value")]
+    value: Option<Value>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PatchDefinitionArgs {
+    /// Name of the managed object type, for example "alpha_device".
+    #[schemars(pattern(r"^[a-zA-Z0-9_]+$"))]
+    object_name: String,
+    /// The operations, applied in order.
+    operations: Vec<DefinitionOperation>,
+}
+
+impl Args for PatchDefinitionArgs {
+    fn validate(&self) -> validate::Result {
+        validate::identifier("objectName", &self.object_name)?;
+        for (i, op) in self.operations.iter().enumerate() {
+            if !op.field.starts_with('/') {
+                return Err(validate::ValidationError {
+                    field: format!("operations[{i}].field"),
+                    message: format!(
+                        "'{}' must be a path starting with '/', for example /schema/properties/email",
+                        op.field
+                    ),
+                });
+            }
+            if op.operation != DefinitionOp::Remove && op.value.is_none() {
+                return Err(validate::ValidationError {
+                    field: format!("operations[{i}].value"),
+                    message: "is required for add and replace".into(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A relationship property definition: `type: relationship`, or an array of them.
+fn is_relationship(v: &Value) -> bool {
+    let ty = v.get("type").and_then(Value::as_str);
+    ty == Some("relationship")
+        || (ty == Some("array")
+            && v.pointer("/items/type").and_then(Value::as_str) == Some("relationship"))
+}
+
+/// True when `v` is, or contains at any depth, a relationship property definition.
+fn contains_relationship(v: &Value) -> bool {
+    match v {
+        Value::Object(map) => is_relationship(v) || map.values().any(contains_relationship),
+        Value::Array(items) => items.iter().any(contains_relationship),
+        _ => false,
+    }
+}
+
+fn walk_path<'a>(root: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('/')
+        .filter(|s| !s.is_empty())
+        .try_fold(root, |node, seg| {
+            let seg = seg.replace("~1", "/").replace("~0", "~");
+            match node {
+                Value::Object(m) => m.get(&seg),
+                Value::Array(a) => seg.parse::<usize>().ok().and_then(|i| a.get(i)),
+                _ => None,
+            }
+        })
+}
+
+async fn patch_definition(ctx: CallCtx, a: PatchDefinitionArgs) -> Result<String, String> {
+    const PREFIX: &str = "Failed to patch managed object definition";
+    if a.operations.is_empty() {
+        return Err(format!(
+            "No operations provided for managed object type '{}'. Supply at least one add, remove or replace operation.",
+            a.object_name
+        ));
+    }
+    let (config, _) = managed_config(&ctx).await.map_err(|e| failure(PREFIX, e))?;
+    let Some((index, current)) = find_by_name(&config, &a.object_name) else {
+        return Err(not_found(&a.object_name, &config));
+    };
+    for op in &a.operations {
+        let touches = match op.operation {
+            DefinitionOp::Add | DefinitionOp::Replace => op
+                .value
+                .as_ref()
+                .map(contains_relationship)
+                .unwrap_or(false),
+            DefinitionOp::Remove => walk_path(current, &op.field)
+                .map(contains_relationship)
+                .unwrap_or(false),
+        };
+        if touches {
+            let verb = serde_json::to_value(op.operation)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            return Err(format!(
+                "Refused: the {verb} operation on '{}' touches a relationship property. Relationship properties must be changed with patchManagedObjectRelationship; nothing was changed.",
+                op.field
+            ));
+        }
+    }
+    let body: Vec<Value> = a
+        .operations
+        .iter()
+        .map(|op| {
+            let mut m = Map::new();
+            m.insert(
+                "operation".into(),
+                serde_json::to_value(op.operation).unwrap_or(Value::Null),
+            );
+            m.insert(
+                "field".into(),
+                Value::String(format!("/objects/{index}{}", op.field)),
+            );
+            if let Some(v) = &op.value {
+                m.insert("value".into(), v.clone());
+            }
+            Value::Object(m)
+        })
+        .collect();
+    let r = ctx
+        .send(
+            ApiRequest::patch(CONFIG_MANAGED)
+                .if_match("*")
+                .json(Value::Array(body)),
+        )
+        .await
+        .map_err(|e| failure(PREFIX, e))?;
+    let definition = find_by_name(&r.body, &a.object_name)
+        .map(|(_, d)| d.clone())
+        .unwrap_or(Value::Null);
+    Ok(format_success(
+        &json!({
+            "message": format!("Patched managed object definition '{}'", a.object_name),
+            "name": a.object_name,
+            "operationsApplied": a.operations.len(),
+            "definition": definition,
+        }),
+        &r.transaction_id,
+    ))
+}
+
+// ---------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[schemars(inline)]
+pub enum RelationshipAction {
+    Add,
+    Update,
+    Remove,
+}
+
+impl RelationshipAction {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Add => "add",
+            Self::Update => "update",
+            Self::Remove => "remove",
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PatchRelationshipArgs {
+    /// Managed object type that owns the property, for example "alpha_user".
+    #[schemars(length(min = 1))]
+    object_type: String,
+    /// The relationship property; must start with "custom_", for example "custom_devices".
+    #[schemars(length(min = 1))]
+    property_name: String,
+    /// add a new property, update (replace) an existing one, or remove it.
+    action: RelationshipAction,
+    /// The complete property definition (required for add and update), for example
+    /// {"type": "array", "title": "Devices", "items": {"type": "relationship",
+    /// "reverseRelationship": true, "reversePropertyName": "custom_owner",
+    /// "resourceCollection": [{"path": "managed/alpha_device", "label": "Device",
+    /// "query": {"queryFilter": "true", "fields": ["serialNumber"]}}]}}.
+    property_definition: Option<Map<String, Value>>,
+}
+
+impl Args for PatchRelationshipArgs {
+    fn validate(&self) -> validate::Result {
+        validate::safe_segment("objectType", &self.object_type)?;
+        validate::safe_segment("propertyName", &self.property_name)?;
+        if !self.property_name.starts_with("custom_") {
+            return Err(validate::ValidationError {
+                field: "propertyName".into(),
+                message: format!(
+                    "'{}' must start with 'custom_'; only custom relationship properties can be changed",
+                    self.property_name
+                ),
+            });
+        }
+        if self.action != RelationshipAction::Remove && self.property_definition.is_none() {
+            return Err(validate::ValidationError {
+                field: "propertyDefinition".into(),
+                message: format!(
+                    "must be supplied for action '{}' (the complete relationship property definition)",
+                    self.action.as_str()
+                ),
+            });
+        }
+        Ok(())
+    }
+}
+
+async fn patch_relationship(ctx: CallCtx, a: PatchRelationshipArgs) -> Result<String, String> {
+    let action = a.action.as_str();
+    let (t, p) = (&a.object_type, &a.property_name);
+    let base = ApiRequest::get("/openidm/schema/managed")
+        .seg(t)
+        .lit("properties")
+        .seg(p)
+        .path_and_query();
+    let req = match a.action {
+        RelationshipAction::Remove => ApiRequest::delete(&base),
+        _ => ApiRequest::put(&base).json(Value::Object(
+            a.property_definition.clone().unwrap_or_default(),
+        )),
+    }
+    .api_version("resource=2.0")
+    .if_match("*");
+    let r = ctx.send(req).await.map_err(|e| match e.status() {
+        Some(400) => format!(
+            "Failed to {action} relationship property '{p}': bad request. Check that the property definition is complete and valid and that the object type '{t}' exists. Error: {e}"
+        ),
+        Some(404) => format!(
+            "Failed to {action} relationship property '{p}': not found. Verify that the object type '{t}' exists and, for update or remove, that the property exists. Error: {e}"
+        ),
+        _ => format!("Failed to {action} relationship property '{p}' on '{t}': {e}"),
+    })?;
+    let out = match a.action {
+        RelationshipAction::Remove => json!({
+            "message": format!("Removed relationship property '{p}' from '{t}'"),
+            "objectType": t,
+            "propertyName": p,
+        }),
+        _ => json!({
+            "message": format!("{} relationship property '{p}' on '{t}'", if a.action == RelationshipAction::Add { "Added" } else { "Updated" }),
+            "objectType": t,
+            "propertyName": p,
+            "definition": r.body,
+        }),
+    };
+    Ok(format_success(&out, &r.transaction_id))
+}
+
+// ---------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[schemars(inline)]
+pub enum PatchOp {
+    Add,
+    Remove,
+    Replace,
+    Move,
+    Copy,
+    Test,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(inline)]
+pub struct PatchOperation {
+    /// add, remove, replace, move, copy or test.
+    operation: PatchOp,
+    /// JSON-pointer-style path of the field, for example /mail or /givenName.
+    field: String,
+    /// The value (add, replace, test).
+    #[serde(default, deserialize_with = "some_value")]
+    value: Option<Value>,
+    /// The source path (move, copy), for example /description.
+    from: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PatchObjectArgs {
+    /// Managed object type, for example alpha_user, bravo_user, alpha_role, bravo_role,
+    /// alpha_group, bravo_group, alpha_organization or bravo_organization. Not an
+    /// exhaustive list: listManagedObjects gives every type.
+    #[schemars(length(min = 1))]
+    object_type: String,
+    /// The object's _id.
+    #[schemars(length(min = 1))]
+    object_id: String,
+    /// The object's current _rev, from getManagedObject, for example "3".
+    #[schemars(length(min = 1))]
+    revision: String,
+    /// The operations, applied in order, for example
+    /// [{"operation": "replace", "field": "/mail", "value": "new@example.com"}].
+    operations: Vec<PatchOperation>,
+}
+
+impl Args for PatchObjectArgs {
+    fn validate(&self) -> validate::Result {
+        object_type_rule(&self.object_type)?;
+        validate::safe_segment("objectId", &self.object_id)?;
+        if self.revision.trim().is_empty() {
+            return Err(validate::ValidationError {
+                field: "revision".into(),
+                message: "must not be empty or whitespace only".into(),
+            });
+        }
+        validate::no_control("revision", &self.revision)?;
+        for (i, op) in self.operations.iter().enumerate() {
+            if matches!(op.operation, PatchOp::Move | PatchOp::Copy) && op.from.is_none() {
+                return Err(validate::ValidationError {
+                    field: format!("operations[{i}].from"),
+                    message: "is required for move and copy".into(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+async fn patch_object(ctx: CallCtx, a: PatchObjectArgs) -> Result<String, String> {
+    let body: Vec<Value> = a
+        .operations
+        .iter()
+        .map(|op| {
+            let mut m = Map::new();
+            m.insert(
+                "operation".into(),
+                serde_json::to_value(op.operation).unwrap_or(Value::Null),
+            );
+            m.insert("field".into(), Value::String(op.field.clone()));
+            if let Some(v) = &op.value {
+                m.insert("value".into(), v.clone());
+            }
+            if let Some(from) = &op.from {
+                m.insert("from".into(), Value::String(from.clone()));
+            }
+            Value::Object(m)
+        })
+        .collect();
+    let r = ctx
+        .send(
+            ApiRequest::patch("/openidm/managed")
+                .seg(&a.object_type)
+                .seg(&a.object_id)
+                .if_match(&a.revision)
+                .json(Value::Array(body)),
+        )
+        .await
+        .map_err(|e| failure("Failed to patch managed object", e))?;
+    let rev = r.body.get("_rev").map(display_value).unwrap_or_default();
+    Ok(format_success(
+        &Value::String(format!(
+            "Patched managed object {}. New revision: {rev}",
+            a.object_id
+        )),
+        &r.transaction_id,
+    ))
+}
+
+// ---------------------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct QueryArgs {
+    /// Managed object type, for example alpha_user, bravo_user, alpha_role, bravo_role,
+    /// alpha_group, bravo_group, alpha_organization or bravo_organization. Not an
+    /// exhaustive list: listManagedObjects gives every type.
+    #[schemars(length(min = 1))]
+    object_type: String,
+    /// CREST filter, for example userName sw "b" and accountStatus eq "active".
+    /// Omitted: every object, up to pageSize.
+    #[schemars(length(max = 1000))]
+    query_filter: Option<String>,
+    /// Results per page, 1 to 250 (default 50).
+    #[schemars(range(min = 1, max = 250))]
+    page_size: Option<i64>,
+    /// The pagedResultsCookie of the previous page, to get the next one.
+    paged_results_cookie: Option<String>,
+    /// Comma-separated sort keys, '-' for descending, for example -userName,givenName.
+    #[schemars(length(max = 500))]
+    sort_keys: Option<String>,
+    /// Comma-separated fields to return, for example userName,mail,givenName.
+    #[schemars(length(max = 500))]
+    fields: Option<String>,
+}
+
+impl Args for QueryArgs {
+    fn validate(&self) -> validate::Result {
+        object_type_rule(&self.object_type)?;
+        if let Some(f) = &self.query_filter {
+            validate::max_chars("queryFilter", f, 1000)?;
+            validate::no_control("queryFilter", f)?;
+        }
+        if let Some(n) = self.page_size {
+            validate::range("pageSize", n, 1, 250)?;
+        }
+        if let Some(c) = &self.paged_results_cookie {
+            validate::max_chars("pagedResultsCookie", c, 4096)?;
+            validate::no_control("pagedResultsCookie", c)?;
+        }
+        if let Some(s) = &self.sort_keys {
+            validate::field_list("sortKeys", s, 500)?;
+        }
+        if let Some(f) = &self.fields {
+            validate::field_list("fields", f, 500)?;
+        }
+        Ok(())
+    }
+}
+
+async fn query_objects(ctx: CallCtx, a: QueryArgs) -> Result<String, String> {
+    let filter = a
+        .query_filter
+        .as_deref()
+        .filter(|f| !f.is_empty())
+        .unwrap_or("true");
+    let page_size = a.page_size.unwrap_or(50).min(250).to_string();
+    let mut req = ApiRequest::get("/openidm/managed")
+        .seg(&a.object_type)
+        .query("_queryFilter", filter)
+        .query("_pageSize", &page_size)
+        .query("_totalPagedResultsPolicy", "EXACT");
+    if let Some(c) = &a.paged_results_cookie {
+        req = req.query("_pagedResultsCookie", c);
+    }
+    if let Some(s) = &a.sort_keys {
+        req = req.query("_sortKeys", s);
+    }
+    if let Some(f) = &a.fields {
+        req = req.query("_fields", f);
+    }
+    let r = ctx
+        .send(req)
+        .await
+        .map_err(|e| failure(&format!("Failed to query {}", a.object_type), e))?;
+    Ok(format_success(&r.body, &r.transaction_id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relationship_detection_is_recursive() {
+        assert!(is_relationship(&json!({"type": "relationship"})));
+        assert!(is_relationship(
+            &json!({"type": "array", "items": {"type": "relationship"}})
+        ));
+        assert!(contains_relationship(
+            &json!({"manager": {"type": "relationship"}, "mail": {"type": "string"}})
+        ));
+        assert!(!contains_relationship(&json!({"mail": {"type": "string"}})));
+    }
+
+    #[test]
+    fn references_are_found_in_other_types_only() {
+        let config = json!({"objects": [
+            {"name": "alpha_user", "schema": {"properties": {
+                "roles": {"type": "array", "items": {"type": "relationship", "resourceCollection": [{"path": "managed/alpha_role"}]}},
+                "manager": {"type": "relationship", "resourceCollection": [{"path": "managed/alpha_user"}]}
+            }}},
+            {"name": "alpha_role", "schema": {"properties": {
+                "members": {"type": "array", "items": {"type": "relationship", "resourceCollection": [{"path": "managed/alpha_user"}]}}
+            }}}
+        ]});
+        assert_eq!(
+            referencing_types(&config, "alpha_role"),
+            vec![("alpha_user".to_string(), vec!["roles".to_string()])]
+        );
+        assert_eq!(
+            referencing_types(&config, "alpha_user"),
+            vec![("alpha_role".to_string(), vec!["members".to_string()])]
+        );
+        assert!(referencing_types(&config, "alpha_group").is_empty());
+    }
+
+    #[test]
+    fn paths_walk_objects_and_arrays() {
+        let v = json!({"schema": {"properties": {"a/b": {"type": "x"}}, "required": ["q"]}});
+        assert_eq!(
+            walk_path(&v, "/schema/properties/a~1b/type"),
+            Some(&json!("x"))
+        );
+        assert_eq!(walk_path(&v, "/schema/required/0"), Some(&json!("q")));
+        assert_eq!(walk_path(&v, "/nope"), None);
+    }
+}

@@ -1,0 +1,391 @@
+//! The tool catalogue: one module and one list per family, combined in the contract's
+//! registration order. A tool is its metadata, an argument type (deserialised, then
+//! validated before anything is sent) and an async body that returns the result text.
+
+pub mod logs;
+pub mod managed_objects;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use crate::auth::{AuthError, DevicePrompt, Session};
+use crate::secret::AccessToken;
+use crate::tenant::{ApiRequest, ApiResponse, TenantError};
+use crate::validate::ValidationError;
+
+/// The body of a tool call: `Ok(text)` on success, `Err(text)` when the tool ran and failed
+/// (the text keeps the reference's prefixes and the `Transaction ID:` suffix).
+pub type ToolFuture = Pin<Box<dyn Future<Output = Result<String, String>> + Send>>;
+
+type Runner = dyn Fn(CallCtx, Value) -> Result<ToolFuture, ValidationError> + Send + Sync;
+
+/// MCP tool annotations (only the hints the reference declares).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Hints {
+    pub read_only: Option<bool>,
+    pub destructive: Option<bool>,
+    pub idempotent: Option<bool>,
+    pub open_world: Option<bool>,
+}
+
+impl Hints {
+    /// RO OW
+    pub const READ: Hints = Hints {
+        read_only: Some(true),
+        destructive: None,
+        idempotent: None,
+        open_world: Some(true),
+    };
+    /// D− OW
+    pub const ADDITIVE: Hints = Hints {
+        read_only: None,
+        destructive: Some(false),
+        idempotent: None,
+        open_world: Some(true),
+    };
+    /// D+ OW
+    pub const DESTRUCTIVE: Hints = Hints {
+        read_only: None,
+        destructive: Some(true),
+        idempotent: None,
+        open_world: Some(true),
+    };
+}
+
+/// Tool arguments: deserialised from the call, then checked by `validate`.
+pub trait Args: DeserializeOwned + JsonSchema + Send + 'static {
+    fn validate(&self) -> crate::validate::Result {
+        Ok(())
+    }
+}
+
+/// One tool.
+pub struct ToolDef {
+    pub name: &'static str,
+    pub title: &'static str,
+    pub description: &'static str,
+    pub scopes: &'static [&'static str],
+    pub hints: Hints,
+    /// Registered in container mode (`DOCKER_CONTAINER=true`).
+    pub container: bool,
+    /// Top-level argument names whose values are masked in the activity log.
+    pub sensitive_args: &'static [&'static str],
+    pub input_schema: Map<String, Value>,
+    run: Box<Runner>,
+}
+
+impl std::fmt::Debug for ToolDef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ToolDef")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The metadata of a tool.
+pub struct Meta {
+    pub name: &'static str,
+    pub title: &'static str,
+    pub description: &'static str,
+    pub scopes: &'static [&'static str],
+    pub hints: Hints,
+    pub container: bool,
+}
+
+/// Builds a tool from its metadata, argument type and body.
+pub fn tool<A, F, Fut>(meta: Meta, body: F) -> ToolDef
+where
+    A: Args,
+    F: Fn(CallCtx, A) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<String, String>> + Send + 'static,
+{
+    let body = Arc::new(body);
+    ToolDef {
+        name: meta.name,
+        title: meta.title,
+        description: meta.description,
+        scopes: meta.scopes,
+        hints: meta.hints,
+        container: meta.container,
+        sensitive_args: &[],
+        input_schema: input_schema::<A>(),
+        run: Box::new(move |ctx, args| {
+            let args = parse_args::<A>(args)?;
+            args.validate()?;
+            let body = body.clone();
+            Ok(Box::pin(async move { body(ctx, args).await }))
+        }),
+    }
+}
+
+impl ToolDef {
+    /// Marks top-level arguments whose values never reach the activity log.
+    pub fn with_sensitive_args(mut self, names: &'static [&'static str]) -> Self {
+        self.sensitive_args = names;
+        self
+    }
+
+    /// Parses and validates `args`; on success returns the body to await.
+    pub fn prepare(&self, ctx: CallCtx, args: Value) -> Result<ToolFuture, ValidationError> {
+        (self.run)(ctx, args)
+    }
+}
+
+fn parse_args<A: DeserializeOwned>(args: Value) -> Result<A, ValidationError> {
+    let args = if args.is_null() {
+        Value::Object(Map::new())
+    } else {
+        args
+    };
+    if !args.is_object() {
+        return Err(ValidationError {
+            field: "arguments".into(),
+            message: "must be a JSON object".into(),
+        });
+    }
+    serde_json::from_value(args).map_err(|e| {
+        let msg = e.to_string();
+        let field = msg
+            .split('`')
+            .nth(1)
+            .filter(|_| msg.starts_with("missing field"))
+            .unwrap_or("arguments")
+            .to_string();
+        ValidationError {
+            field,
+            message: msg,
+        }
+    })
+}
+
+/// JSON Schema of an argument type as MCP clients want it: an object with `properties`,
+/// `required` and `additionalProperties: false`; optional fields without `null`; field
+/// docs as descriptions.
+pub fn input_schema<A: JsonSchema>() -> Map<String, Value> {
+    let mut settings = schemars::generate::SchemaSettings::draft2020_12();
+    settings.meta_schema = None;
+    let generator = settings.into_generator();
+    let schema = generator.into_root_schema_for::<A>();
+    let mut value = serde_json::to_value(schema).unwrap_or_else(|_| Value::Object(Map::new()));
+    if let Value::Object(map) = &mut value {
+        map.remove("title");
+        map.remove("description");
+        map.insert("additionalProperties".into(), Value::Bool(false));
+        map.entry("properties")
+            .or_insert_with(|| Value::Object(Map::new()));
+    }
+    clean_schema(&mut value);
+    match value {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
+/// Removes what schemars adds that a zod-generated schema does not have: integer
+/// `format`s, `null` in optional types.
+fn clean_schema(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            if let Some(Value::Array(types)) = map.get("type") {
+                let non_null: Vec<Value> = types
+                    .iter()
+                    .filter(|t| t.as_str() != Some("null"))
+                    .cloned()
+                    .collect();
+                if non_null.len() == 1 {
+                    map.insert("type".into(), non_null[0].clone());
+                }
+            }
+            if map.get("type").and_then(Value::as_str) == Some("integer") {
+                map.remove("format");
+            }
+            if map.get("default") == Some(&Value::Null) {
+                map.remove("default");
+            }
+            if let Some(Value::String(d)) = map.get_mut("description") {
+                *d = d.split('\n').map(str::trim).collect::<Vec<_>>().join(" ");
+            }
+            if map.contains_key("properties") && !map.contains_key("additionalProperties") {
+                map.insert("additionalProperties".into(), Value::Bool(false));
+            }
+            for (_, child) in map.iter_mut() {
+                clean_schema(child);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(clean_schema),
+        _ => {}
+    }
+}
+
+/// Everything a tool body may use: upstream requests with the call's scoped token.
+#[derive(Clone)]
+pub struct CallCtx {
+    inner: Arc<CallInner>,
+}
+
+struct CallInner {
+    session: Arc<Session>,
+    call_id: u64,
+    scopes: &'static [&'static str],
+    prompt: Option<Arc<dyn DevicePrompt>>,
+    tokens: tokio::sync::Mutex<HashMap<String, AccessToken>>,
+}
+
+impl CallCtx {
+    pub fn new(
+        session: Arc<Session>,
+        call_id: u64,
+        scopes: &'static [&'static str],
+        prompt: Option<Arc<dyn DevicePrompt>>,
+    ) -> Self {
+        Self {
+            inner: Arc::new(CallInner {
+                session,
+                call_id,
+                scopes,
+                prompt,
+                tokens: tokio::sync::Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    pub fn call_id(&self) -> u64 {
+        self.inner.call_id
+    }
+
+    /// One exchange per scope set per call, reused for every request of the call.
+    async fn token(&self, scopes: &[&str]) -> Result<AccessToken, AuthError> {
+        let key = scopes.join(" ");
+        let mut tokens = self.inner.tokens.lock().await;
+        if let Some(t) = tokens.get(&key) {
+            return Ok(t.clone());
+        }
+        let t = self
+            .inner
+            .session
+            .scoped_token(
+                scopes,
+                Some(self.inner.call_id),
+                self.inner.prompt.as_deref(),
+            )
+            .await?;
+        tokens.insert(key, t.clone());
+        Ok(t)
+    }
+
+    /// Sends `req` with a token for the tool's scopes.
+    pub async fn send(&self, req: ApiRequest) -> Result<ApiResponse, TenantError> {
+        self.send_scoped(req, self.inner.scopes).await
+    }
+
+    /// Sends `req` with a token for `scopes` (tools whose requests differ in scope).
+    pub async fn send_scoped(
+        &self,
+        req: ApiRequest,
+        scopes: &[&str],
+    ) -> Result<ApiResponse, TenantError> {
+        let token = self
+            .token(scopes)
+            .await
+            .map_err(|e| TenantError::Auth(e.to_string()))?;
+        self.inner
+            .session
+            .client()
+            .send(&req, &token, Some(self.inner.call_id))
+            .await
+    }
+}
+
+/// The catalogue for one mode.
+#[derive(Debug)]
+pub struct Registry {
+    tools: Vec<ToolDef>,
+}
+
+impl Registry {
+    /// All families in the contract's order; container mode keeps only its 28 tools.
+    pub fn new(container_mode: bool) -> Self {
+        let mut tools = Vec::new();
+        tools.extend(managed_objects::tools());
+        tools.extend(logs::tools());
+        if container_mode {
+            tools.retain(|t| t.container);
+        }
+        Self { tools }
+    }
+
+    pub fn tools(&self) -> &[ToolDef] {
+        &self.tools
+    }
+
+    pub fn get(&self, name: &str) -> Option<&ToolDef> {
+        self.tools.iter().find(|t| t.name == name)
+    }
+}
+
+/// `JSON.stringify(v, null, 2)`.
+pub fn pretty(v: &Value) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string())
+}
+
+/// The reference's `formatSuccess`: strings as they are, anything else as pretty JSON,
+/// then the response's `Transaction ID:` suffix.
+pub fn format_success(v: &Value, tx: &Option<String>) -> String {
+    let body = match v {
+        Value::String(s) => s.clone(),
+        other => pretty(other),
+    };
+    format!("{body}{}", crate::tenant::tx_suffix_of(tx))
+}
+
+/// `"<prefix>: <err>"`.
+pub fn failure(prefix: &str, err: impl std::fmt::Display) -> String {
+    format!("{prefix}: {err}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_orders_families_and_filters_container_mode() {
+        let local = Registry::new(false);
+        let names: Vec<&str> = local.tools().iter().map(|t| t.name).collect();
+        assert_eq!(names.len(), 13);
+        assert_eq!(names[0], "createManagedObjectDefinition");
+        assert_eq!(names[10], "queryManagedObjects");
+        assert_eq!(&names[11..], &["getLogSources", "queryLogs"]);
+        // Within a family: code-unit order of the reference's export names (`<name>Tool`).
+        let mut sorted = names[..11].to_vec();
+        sorted.sort_by_key(|n| format!("{n}Tool"));
+        assert_eq!(sorted, names[..11].to_vec());
+        assert_eq!(
+            Registry::new(true).tools().len(),
+            13,
+            "both families are in container mode"
+        );
+    }
+
+    #[test]
+    fn schemas_are_closed_objects() {
+        for t in Registry::new(false).tools() {
+            assert_eq!(
+                t.input_schema.get("type"),
+                Some(&Value::String("object".into())),
+                "{}",
+                t.name
+            );
+            assert_eq!(
+                t.input_schema.get("additionalProperties"),
+                Some(&Value::Bool(false))
+            );
+            assert!(!t.input_schema.contains_key("$schema"));
+        }
+    }
+}

@@ -1,0 +1,235 @@
+//! Argument rules shared by every tool (contract §4). A value that breaks a rule is
+//! rejected with a clear message before any request leaves the process.
+
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
+/// One rejected argument.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct ValidationError {
+    pub field: String,
+    pub message: String,
+}
+
+pub type Result<T = ()> = std::result::Result<T, ValidationError>;
+
+fn fail(field: &str, message: impl Into<String>) -> ValidationError {
+    ValidationError {
+        field: field.to_string(),
+        message: message.into(),
+    }
+}
+
+/// Everything except RFC 3986 unreserved characters is percent-encoded in a path segment.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Percent-encodes one path segment (`/`, `?`, `#`, `%`, spaces… all encoded).
+pub fn encode_segment(value: &str) -> String {
+    utf8_percent_encode(value, SEGMENT).to_string()
+}
+
+/// Contract §4.1 "safe-segment": non-empty, not blank, no `..`, `/`, `\` or their encoded
+/// forms `%2e`, `%2f`, `%5c` (any case).
+pub fn safe_segment(field: &str, value: &str) -> Result {
+    if value.is_empty() {
+        return Err(fail(field, "must not be empty"));
+    }
+    if value.trim().is_empty() {
+        return Err(fail(field, "must not be blank or whitespace only"));
+    }
+    let lower = value.to_ascii_lowercase();
+    if value.contains("..")
+        || value.contains('/')
+        || value.contains('\\')
+        || lower.contains("%2e")
+        || lower.contains("%2f")
+        || lower.contains("%5c")
+    {
+        return Err(fail(
+            field,
+            format!(
+                "'{}' contains path traversal characters ('/', '\\', '..') or their URL-encoded forms",
+                shorten(value)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A name made only of ASCII letters, digits and `_` (managed object definitions).
+pub fn identifier(field: &str, value: &str) -> Result {
+    if value.is_empty() || !value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(fail(
+            field,
+            format!(
+                "'{}' must match ^[a-zA-Z0-9_]+$ (letters, digits and underscores only)",
+                shorten(value)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A string of at most `max` characters (Unicode scalar values, as the reference counts).
+pub fn max_chars(field: &str, value: &str, max: usize) -> Result {
+    let n = value.chars().count();
+    if n > max {
+        return Err(fail(
+            field,
+            format!("is {n} characters long; the limit is {max}"),
+        ));
+    }
+    Ok(())
+}
+
+/// At least `min` characters.
+pub fn min_chars(field: &str, value: &str, min: usize) -> Result {
+    if value.chars().count() < min {
+        return Err(fail(
+            field,
+            format!("must be at least {min} character(s) long"),
+        ));
+    }
+    Ok(())
+}
+
+/// Free text sent as one query parameter: no control characters (CR, LF, NUL…), which
+/// have no place in a filter or cookie and are the usual way to smuggle a second header
+/// or line into logs.
+pub fn no_control(field: &str, value: &str) -> Result {
+    if value.chars().any(char::is_control) {
+        return Err(fail(
+            field,
+            "must not contain control characters (newline, tab, NUL…)",
+        ));
+    }
+    Ok(())
+}
+
+/// An integer in `[min, max]`.
+pub fn range(field: &str, value: i64, min: i64, max: i64) -> Result {
+    if value < min || value > max {
+        return Err(fail(
+            field,
+            format!("{value} is out of range; it must be from {min} to {max}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Every character is in `allowed` (besides ASCII letters and digits).
+pub fn charset(field: &str, value: &str, allowed: &str, what: &str) -> Result {
+    if let Some(bad) = value
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || allowed.contains(*c)))
+    {
+        return Err(fail(
+            field,
+            format!(
+                "'{}' contains '{}'; {what}",
+                shorten(value),
+                bad.escape_default()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A comma-separated list of field names or sort keys (`userName,-givenName`, `roles/*`).
+pub fn field_list(field: &str, value: &str, max: usize) -> Result {
+    max_chars(field, value, max)?;
+    charset(
+        field,
+        value,
+        "_,-+/*.@",
+        "use field names separated by commas (for example userName,-givenName)",
+    )
+}
+
+/// Escapes a value placed inside a double-quoted CREST filter string: `\` → `\\` first,
+/// then `"` → `\"`, so the value can never end the string and add a clause.
+pub fn crest_string(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+/// A cut-down copy of a rejected value for messages (never the whole of a huge input).
+fn shorten(value: &str) -> String {
+    const MAX: usize = 80;
+    if value.chars().count() <= MAX {
+        value.escape_debug().to_string()
+    } else {
+        let head: String = value.chars().take(MAX).collect();
+        format!("{}…", head.escape_debug())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn safe_segment_rejects_traversal_in_all_forms() {
+        for bad in [
+            "..", "a/b", "a\\b", "../etc", "%2e%2e", "%2E", "x%2Fy", "x%2fy", "%5C", "%5c", "a..b",
+        ] {
+            let e = safe_segment("objectId", bad).expect_err(bad);
+            assert!(e.message.contains("path traversal"), "{bad}: {e}");
+        }
+        assert!(safe_segment("objectId", "")
+            .expect_err("empty")
+            .message
+            .contains("empty"));
+        assert!(safe_segment("objectId", "  \t")
+            .expect_err("blank")
+            .message
+            .contains("blank"));
+    }
+
+    #[test]
+    fn safe_segment_accepts_ordinary_ids() {
+        for ok in [
+            "abc",
+            "a b",
+            "x?y",
+            "a#b",
+            "100%",
+            "über",
+            "e3f9-11aa",
+            "a.b",
+        ] {
+            assert!(safe_segment("id", ok).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn segments_are_percent_encoded() {
+        assert_eq!(encode_segment("a b?c#d%e/f"), "a%20b%3Fc%23d%25e%2Ff");
+        assert_eq!(encode_segment("alpha_user-1.x~"), "alpha_user-1.x~");
+        assert_eq!(encode_segment("ü"), "%C3%BC");
+    }
+
+    #[test]
+    fn crest_strings_cannot_be_closed() {
+        assert_eq!(crest_string(r#"a"b"#), r#"a\"b"#);
+        assert_eq!(crest_string(r#"a\"b"#), r#"a\\\"b"#);
+        assert_eq!(crest_string(r#"x" or true or "y"#), r#"x\" or true or \"y"#);
+    }
+
+    #[test]
+    fn identifiers_and_limits() {
+        assert!(identifier("objectName", "alpha_device2").is_ok());
+        assert!(identifier("objectName", "alpha-device").is_err());
+        assert!(identifier("objectName", "").is_err());
+        assert!(max_chars("f", &"x".repeat(10), 10).is_ok());
+        assert!(max_chars("f", &"x".repeat(11), 10).is_err());
+        assert!(range("pageSize", 0, 1, 250).is_err());
+        assert!(range("pageSize", 250, 1, 250).is_ok());
+        assert!(no_control("q", "a\nb").is_err());
+        assert!(field_list("fields", "userName,-givenName,roles/*", 500).is_ok());
+        assert!(field_list("fields", "userName&_x=1", 500).is_err());
+    }
+}
