@@ -149,17 +149,22 @@ fn parse_args<A: DeserializeOwned>(args: Value) -> Result<A, ValidationError> {
             message: "must be a JSON object".into(),
         });
     }
-    serde_json::from_value(args).map_err(|e| {
-        let msg = e.to_string();
-        let field = msg
-            .split('`')
-            .nth(1)
-            .filter(|_| msg.starts_with("missing field"))
-            .unwrap_or("arguments")
-            .to_string();
+    serde_path_to_error::deserialize(args).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        let field = if path == "." || path.is_empty() {
+            inner
+                .split('`')
+                .nth(1)
+                .filter(|_| inner.starts_with("missing field"))
+                .unwrap_or("arguments")
+                .to_string()
+        } else {
+            path
+        };
         ValidationError {
             field,
-            message: msg,
+            message: inner,
         }
     })
 }

@@ -1,0 +1,300 @@
+//! Test harness: a tenant simulator on 127.0.0.1:0 and an `App` pointed at it, with a
+//! scripted "browser" that completes the PKCE login over plain HTTP. Tests that need the
+//! real parts (Chromium, the Secret Service) bring them on top of this.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use aic_mcp_core::auth::{BrowserOpener, MemoryStore, TokenStore};
+use aic_mcp_core::mcp::McpService;
+use aic_mcp_core::{App, AppParts, Config};
+use aic_tenant_sim::{RecordedRequest, SimConfig, SimHandle};
+use serde_json::Value;
+
+pub use aic_tenant_sim;
+
+/// A free loopback port (bound, then released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(39_999)
+}
+
+/// An HTTP client that trusts the simulator's CA and never follows redirects.
+pub fn sim_http_client(ca: Option<&Path>) -> reqwest::Client {
+    let mut b = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(20));
+    if let Some(ca) = ca {
+        if let Ok(pem) = std::fs::read(ca) {
+            if let Ok(certs) = reqwest::Certificate::from_pem_bundle(&pem) {
+                b = b.tls_certs_merge(certs);
+            }
+        }
+    }
+    b.build().unwrap_or_default()
+}
+
+/// What the scripted browser does with the authorize URL.
+#[derive(Debug, Clone)]
+pub enum BrowserScript {
+    /// Follow the simulator's auto-approve redirect back to the listener.
+    Approve,
+    /// Follow the redirect but replace `state` with another value.
+    TamperState,
+    /// Submit the login form with the right credentials and press Deny.
+    Deny,
+    /// Do nothing (the login times out).
+    Ignore,
+}
+
+/// A "browser" that performs the redirect dance with reqwest.
+#[derive(Debug, Clone)]
+pub struct ScriptedBrowser {
+    pub client: reqwest::Client,
+    pub script: BrowserScript,
+    pub opened: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl ScriptedBrowser {
+    pub fn new(ca: Option<&Path>, script: BrowserScript) -> Self {
+        Self {
+            client: sim_http_client(ca),
+            script,
+            opened: Arc::default(),
+        }
+    }
+}
+
+fn location(resp: &reqwest::Response) -> Option<String> {
+    resp.headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+#[async_trait::async_trait]
+impl BrowserOpener for ScriptedBrowser {
+    async fn open(&self, url: &str) -> Result<(), String> {
+        if let Ok(mut o) = self.opened.lock() {
+            o.push(url.to_string());
+        }
+        let client = self.client.clone();
+        let script = self.script.clone();
+        let url = url.to_string();
+        tokio::spawn(async move {
+            let redirect = match script {
+                BrowserScript::Ignore => return,
+                BrowserScript::Approve | BrowserScript::TamperState => {
+                    let Ok(r) = client.get(&url).send().await else {
+                        return;
+                    };
+                    location(&r)
+                }
+                BrowserScript::Deny => {
+                    let Ok(parsed) = reqwest::Url::parse(&url) else {
+                        return;
+                    };
+                    let mut form: Vec<(String, String)> = parsed
+                        .query_pairs()
+                        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                        .collect();
+                    form.push(("username".into(), "admin".into()));
+                    form.push(("password".into(), "Passw0rd!".into()));
+                    form.push(("decision".into(), "deny".into()));
+                    let post_url = format!(
+                        "{}://{}{}",
+                        parsed.scheme(),
+                        parsed.host_str().unwrap_or("127.0.0.1"),
+                        parsed.port().map(|p| format!(":{p}")).unwrap_or_default()
+                    ) + parsed.path();
+                    let Ok(r) = client.post(post_url).form(&form).send().await else {
+                        return;
+                    };
+                    location(&r)
+                }
+            };
+            let Some(mut redirect) = redirect else { return };
+            if matches!(script, BrowserScript::TamperState) {
+                if let Ok(mut u) = reqwest::Url::parse(&redirect) {
+                    let pairs: Vec<(String, String)> = u
+                        .query_pairs()
+                        .map(|(k, v)| {
+                            let v = if k == "state" {
+                                "forged-state".to_string()
+                            } else {
+                                v.into_owned()
+                            };
+                            (k.into_owned(), v)
+                        })
+                        .collect();
+                    u.query_pairs_mut().clear().extend_pairs(pairs);
+                    redirect = u.to_string();
+                }
+            }
+            let _ = client.get(&redirect).send().await;
+        });
+        Ok(())
+    }
+}
+
+/// Options of a test environment.
+pub struct EnvOptions {
+    pub sim: SimConfig,
+    pub script: BrowserScript,
+    pub extra_env: Vec<(String, String)>,
+    pub store: Option<Arc<dyn TokenStore>>,
+    pub login_timeout: Option<Duration>,
+    pub interactive_on_demand: bool,
+}
+
+impl Default for EnvOptions {
+    fn default() -> Self {
+        Self {
+            sim: SimConfig {
+                tls: true,
+                auto_approve: true,
+                ..SimConfig::default()
+            },
+            script: BrowserScript::Approve,
+            extra_env: Vec::new(),
+            store: Some(Arc::new(MemoryStore::default())),
+            login_timeout: Some(Duration::from_secs(20)),
+            interactive_on_demand: true,
+        }
+    }
+}
+
+/// A simulator and an app pointed at it.
+pub struct Env {
+    pub sim: SimHandle,
+    pub app: Arc<App>,
+    pub service: McpService,
+    pub browser: ScriptedBrowser,
+    pub dir: tempfile::TempDir,
+    pub config_env: HashMap<String, String>,
+}
+
+impl Env {
+    pub async fn start(opts: EnvOptions) -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let mut sim_cfg = opts.sim;
+        if sim_cfg.tls && sim_cfg.ca_file.is_none() {
+            sim_cfg.ca_file = Some(dir.path().join("sim-ca.pem"));
+        }
+        let sim = aic_tenant_sim::start(sim_cfg).await?;
+        let ca = sim.ca_pem_path();
+        let mut env: HashMap<String, String> = HashMap::new();
+        env.insert("AIC_BASE_URL".into(), sim.base_url());
+        if let Some(ca) = &ca {
+            env.insert("AIC_CA_FILE".into(), ca.display().to_string());
+        }
+        env.insert("AIC_REDIRECT_PORT".into(), free_port().to_string());
+        env.insert("AIC_TOKEN_STORE".into(), "memory".into());
+        env.insert(
+            "AIC_LOG_DIR".into(),
+            dir.path().join("logs").display().to_string(),
+        );
+        for (k, v) in opts.extra_env {
+            env.insert(k, v);
+        }
+        let config = Config::from_lookup(|k| env.get(k).cloned())?;
+        let browser = ScriptedBrowser::new(ca.as_deref(), opts.script);
+        let app = App::start(
+            config,
+            AppParts {
+                browser: Arc::new(browser.clone()),
+                store: opts.store,
+                login_timeout: opts.login_timeout,
+                interactive_on_demand: opts.interactive_on_demand,
+                ..AppParts::default()
+            },
+        )?;
+        let service = app.mcp_service();
+        Ok(Self {
+            sim,
+            app,
+            service,
+            browser,
+            dir,
+            config_env: env,
+        })
+    }
+
+    /// Calls a tool; returns (isError, text).
+    pub async fn call(&self, tool: &str, args: Value) -> (bool, String) {
+        let r = self
+            .service
+            .call(tool, args, Some("test".into()), None)
+            .await;
+        let text = r
+            .content
+            .iter()
+            .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+            .collect::<Vec<_>>()
+            .join("");
+        (r.is_error.unwrap_or(false), text)
+    }
+
+    /// Logs in and forgets the requests the login made.
+    pub async fn logged_in(self) -> anyhow::Result<Self> {
+        self.app.login().await?;
+        self.sim.clear_requests();
+        Ok(self)
+    }
+
+    /// Requests to resource endpoints (not OAuth, not the browser's).
+    pub fn resource_requests(&self) -> Vec<RecordedRequest> {
+        self.sim
+            .requests()
+            .into_iter()
+            .filter(|r| !r.path.starts_with("/am/oauth2/"))
+            .collect()
+    }
+
+    /// Token-exchange requests.
+    pub fn exchanges(&self) -> Vec<RecordedRequest> {
+        self.sim
+            .requests()
+            .into_iter()
+            .filter(|r| {
+                r.path == "/am/oauth2/access_token"
+                    && r.body.contains(
+                        "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange",
+                    )
+            })
+            .collect()
+    }
+
+    pub fn ca(&self) -> Option<PathBuf> {
+        self.sim.ca_pem_path()
+    }
+}
+
+/// Form fields of a recorded request body.
+pub fn form(body: &str) -> HashMap<String, String> {
+    url::form_urlencoded::parse(body.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// True when the test must not be skipped (CI sets CI=true).
+pub fn required() -> bool {
+    std::env::var("CI").map(|v| v == "true").unwrap_or(false)
+        || std::env::var_os("AIC_REQUIRE_REAL_PARTS").is_some()
+}
+
+/// Locates a workspace binary built by cargo (target/<profile>/<name>).
+pub fn workspace_binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap_or_default();
+    // target/<profile>/deps/<test> → target/<profile>/<name>
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    profile_dir.join(name)
+}

@@ -1,0 +1,365 @@
+//! Bad input gets a clear error and changes nothing: every string argument of every tool
+//! is attacked with path traversal and injection values, plus missing, mistyped and
+//! oversized arguments. Each rejection is an `isError` result naming the argument, and
+//! the simulator sees no request at all (not even a login).
+
+use aic_mcp_tests::{Env, EnvOptions};
+use serde_json::{json, Value};
+
+const TRAVERSAL: &[&str] = &[
+    "../config/managed",
+    "a/b",
+    "..",
+    "a\\b",
+    "%2e%2e",
+    "x%2Fy",
+    "%5C",
+    " ",
+    "",
+];
+
+/// (tool, valid arguments, JSON pointers of path-segment arguments)
+fn segment_cases() -> Vec<(&'static str, Value, Vec<&'static str>)> {
+    vec![
+        (
+            "createManagedObject",
+            json!({"objectType": "alpha_user", "objectData": {"userName": "x"}}),
+            vec!["/objectType"],
+        ),
+        (
+            "deleteManagedObject",
+            json!({"objectType": "alpha_user", "objectId": "id1"}),
+            vec!["/objectType", "/objectId"],
+        ),
+        (
+            "getManagedObject",
+            json!({"objectType": "alpha_user", "objectId": "id1"}),
+            vec!["/objectType", "/objectId"],
+        ),
+        (
+            "getManagedObjectSchema",
+            json!({"objectType": "alpha_user"}),
+            vec!["/objectType"],
+        ),
+        (
+            "patchManagedObject",
+            json!({"objectType": "alpha_user", "objectId": "id1", "revision": "1", "operations": []}),
+            vec!["/objectType", "/objectId"],
+        ),
+        (
+            "patchManagedObjectRelationship",
+            json!({"objectType": "alpha_user", "propertyName": "custom_x", "action": "remove"}),
+            vec!["/objectType", "/propertyName"],
+        ),
+        (
+            "queryManagedObjects",
+            json!({"objectType": "alpha_user"}),
+            vec!["/objectType"],
+        ),
+        (
+            "createManagedObjectDefinition",
+            json!({"objectName": "alpha_x", "objectDefinition": {}}),
+            vec!["/objectName"],
+        ),
+        (
+            "deleteManagedObjectDefinition",
+            json!({"objectName": "alpha_x"}),
+            vec!["/objectName"],
+        ),
+        (
+            "patchManagedObjectDefinition",
+            json!({"objectName": "alpha_x", "operations": []}),
+            vec!["/objectName"],
+        ),
+    ]
+}
+
+/// (tool, argument pointer, rejected values): injection into query parameters and headers.
+fn injection_cases() -> Vec<(&'static str, Value, &'static str, Vec<Value>)> {
+    let q = json!({"objectType": "alpha_user"});
+    let logs = json!({"sources": ["am-access"]});
+    vec![
+        (
+            "queryManagedObjects",
+            q.clone(),
+            "/queryFilter",
+            vec![json!("true\r\nX-Injected: 1"), json!("x".repeat(1001))],
+        ),
+        (
+            "queryManagedObjects",
+            q.clone(),
+            "/fields",
+            vec![
+                json!("userName&_queryFilter=true"),
+                json!("a b"),
+                json!("x".repeat(501)),
+            ],
+        ),
+        (
+            "queryManagedObjects",
+            q.clone(),
+            "/sortKeys",
+            vec![json!("userName&_fields=password"), json!("x".repeat(501))],
+        ),
+        (
+            "queryManagedObjects",
+            q.clone(),
+            "/pagedResultsCookie",
+            vec![json!("abc\ndef")],
+        ),
+        (
+            "queryManagedObjects",
+            q.clone(),
+            "/pageSize",
+            vec![json!(0), json!(251), json!("50"), json!(1.5)],
+        ),
+        (
+            "queryLogs",
+            logs.clone(),
+            "/sources",
+            vec![
+                json!(["am-access,idm-core"]),
+                json!(["am-access&source=x"]),
+                json!([""]),
+                json!("am-access"),
+            ],
+        ),
+        (
+            "queryLogs",
+            logs.clone(),
+            "/beginTime",
+            vec![
+                json!("2025-01-01T00:00:00Z&endTime=x"),
+                json!("yesterday at noon"),
+            ],
+        ),
+        (
+            "queryLogs",
+            logs.clone(),
+            "/endTime",
+            vec![json!("2025-01-01T00:00:00Z\n")],
+        ),
+        (
+            "queryLogs",
+            logs.clone(),
+            "/transactionId",
+            vec![json!("abc def"), json!("abc&_queryFilter=true")],
+        ),
+        (
+            "queryLogs",
+            logs.clone(),
+            "/queryFilter",
+            vec![
+                json!("/payload/level eq \"x\"\u{0000}"),
+                json!("x".repeat(2001)),
+            ],
+        ),
+        (
+            "queryLogs",
+            logs.clone(),
+            "/pageSize",
+            vec![json!(0), json!(1001)],
+        ),
+        (
+            "patchManagedObject",
+            json!({"objectType": "alpha_user", "objectId": "id1", "revision": "1", "operations": []}),
+            "/revision",
+            vec![json!("   "), json!(""), json!("1\r\nX: y")],
+        ),
+        (
+            "patchManagedObject",
+            json!({"objectType": "alpha_user", "objectId": "id1", "revision": "1", "operations": []}),
+            "/operations",
+            vec![
+                json!([{"operation": "delete", "field": "/a"}]),
+                json!([{"operation": "move", "field": "/a"}]),
+                json!({"operation": "add"}),
+            ],
+        ),
+        (
+            "patchManagedObjectRelationship",
+            json!({"objectType": "alpha_user", "propertyName": "custom_x", "action": "remove"}),
+            "/propertyName",
+            vec![json!("manager"), json!("xcustom_")],
+        ),
+        (
+            "patchManagedObjectRelationship",
+            json!({"objectType": "alpha_user", "propertyName": "custom_x", "action": "remove"}),
+            "/action",
+            vec![json!("delete"), json!(7)],
+        ),
+        (
+            "patchManagedObjectDefinition",
+            json!({"objectName": "alpha_x", "operations": []}),
+            "/operations",
+            vec![
+                json!([{"operation": "add", "field": "schema/properties/x", "value": 1}]),
+                json!([{"operation": "add", "field": "/x"}]),
+            ],
+        ),
+        (
+            "createManagedObjectDefinition",
+            json!({"objectName": "alpha_x", "objectDefinition": {}}),
+            "/objectName",
+            vec![json!("alpha-x"), json!("alpha x"), json!("alpha_x\"")],
+        ),
+        (
+            "getManagedObjectSchema",
+            json!({"objectType": "alpha_user"}),
+            "/includeFullDefinition",
+            vec![json!("yes")],
+        ),
+        (
+            "createManagedObject",
+            json!({"objectType": "alpha_user", "objectData": {}}),
+            "/objectData",
+            vec![json!("x"), json!([1])],
+        ),
+    ]
+}
+
+fn set(args: &Value, pointer: &str, value: Value) -> Value {
+    let mut a = args.clone();
+    if let Some(slot) = a.pointer_mut(pointer) {
+        *slot = value;
+    } else if let Some(obj) = a.as_object_mut() {
+        obj.insert(pointer.trim_start_matches('/').to_string(), value);
+    }
+    a
+}
+
+async fn assert_rejected(env: &Env, tool: &str, args: Value, field_hint: &str) {
+    let (err, text) = env.call(tool, args.clone()).await;
+    assert!(err, "{tool} accepted {args}: {text}");
+    assert!(
+        text.starts_with(&format!(
+            "MCP error -32602: Input validation error: Invalid arguments for tool {tool}: "
+        )),
+        "{tool} {args}: {text}"
+    );
+    assert!(
+        text.contains(field_hint),
+        "{tool}: the message names '{field_hint}': {text}"
+    );
+    let seen = env.sim.requests();
+    assert!(
+        seen.is_empty(),
+        "{tool} {args} sent {} request(s): {:?}",
+        seen.len(),
+        seen.iter().map(|r| &r.path).collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test]
+async fn traversal_in_every_path_segment_is_rejected_without_a_request() {
+    let env = Env::start(EnvOptions::default()).await.expect("env");
+    let mut checked = 0;
+    for (tool, valid, pointers) in segment_cases() {
+        for pointer in pointers {
+            let field = pointer.trim_start_matches('/');
+            for bad in TRAVERSAL {
+                assert_rejected(&env, tool, set(&valid, pointer, json!(bad)), field).await;
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 100, "{checked}");
+}
+
+#[tokio::test]
+async fn injection_and_out_of_range_values_are_rejected_without_a_request() {
+    let env = Env::start(EnvOptions::default()).await.expect("env");
+    for (tool, valid, pointer, values) in injection_cases() {
+        let field = pointer.trim_start_matches('/');
+        for bad in values {
+            assert_rejected(&env, tool, set(&valid, pointer, bad), field).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn missing_required_and_wrong_types_are_rejected_without_a_request() {
+    let env = Env::start(EnvOptions::default()).await.expect("env");
+    assert_rejected(
+        &env,
+        "getManagedObject",
+        json!({"objectType": "alpha_user"}),
+        "objectId",
+    )
+    .await;
+    assert_rejected(&env, "queryLogs", json!({}), "sources").await;
+    assert_rejected(
+        &env,
+        "queryManagedObjects",
+        json!({"objectType": 42}),
+        "invalid type",
+    )
+    .await;
+    assert_rejected(
+        &env,
+        "patchManagedObject",
+        json!({"objectType": "alpha_user", "objectId": "x", "revision": "1"}),
+        "operations",
+    )
+    .await;
+    assert_rejected(&env, "listManagedObjects", json!([1, 2]), "JSON object").await;
+    assert_rejected(
+        &env,
+        "patchManagedObjectRelationship",
+        json!({"objectType": "alpha_user", "propertyName": "custom_x", "action": "add"}),
+        "propertyDefinition",
+    )
+    .await;
+    let (err, text) = env.call("noSuchTool", json!({})).await;
+    assert!(err && text.contains("noSuchTool"), "{text}");
+    assert!(env.sim.requests().is_empty());
+}
+
+#[tokio::test]
+async fn free_form_filters_travel_as_one_encoded_parameter() {
+    let env = Env::start(EnvOptions::default())
+        .await
+        .expect("env")
+        .logged_in()
+        .await
+        .expect("login");
+    let filter = "userName eq \"a&_fields=password#x\" or givenName sw \"?\"";
+    let (_, text) = env
+        .call(
+            "queryManagedObjects",
+            json!({"objectType": "alpha_user", "queryFilter": filter}),
+        )
+        .await;
+    let reqs = env.resource_requests();
+    assert_eq!(reqs.len(), 1, "{text}");
+    let pairs = reqs[0].query_pairs();
+    assert_eq!(pairs[0], ("_queryFilter".to_string(), filter.to_string()));
+    assert!(
+        !pairs.iter().any(|(k, _)| k == "_fields"),
+        "no parameter was smuggled in"
+    );
+    assert_eq!(reqs[0].path, "/openidm/managed/alpha_user");
+}
+
+#[tokio::test]
+async fn unusual_but_safe_ids_are_percent_encoded() {
+    let env = Env::start(EnvOptions::default())
+        .await
+        .expect("env")
+        .logged_in()
+        .await
+        .expect("login");
+    let (err, text) = env
+        .call(
+            "getManagedObject",
+            json!({"objectType": "alpha_user", "objectId": "a b?c#d%e"}),
+        )
+        .await;
+    assert!(err, "no such object: {text}");
+    let reqs = env.resource_requests();
+    assert_eq!(
+        reqs[0].path,
+        "/openidm/managed/alpha_user/a%20b%3Fc%23d%25e"
+    );
+    assert_eq!(reqs[0].query, None, "'?' in an id cannot start a query");
+}
