@@ -1,0 +1,51 @@
+//! State shared by every connection of one simulator instance.
+
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use crate::faults::FaultList;
+use crate::idm::IdmState;
+use crate::logs::LogStore;
+use crate::record::Recorder;
+use crate::tokens::AuthState;
+use crate::SimConfig;
+
+pub(crate) struct Shared {
+    pub(crate) cfg: SimConfig,
+    pub(crate) base_url: String,
+    pub(crate) recorder: Recorder,
+    pub(crate) faults: FaultList,
+    pub(crate) latency: Mutex<Duration>,
+    pub(crate) auth: Mutex<AuthState>,
+    pub(crate) idm: Mutex<IdmState>,
+    pub(crate) logs: Mutex<LogStore>,
+}
+
+impl Shared {
+    pub(crate) fn new(cfg: SimConfig, base_url: String) -> Self {
+        Shared {
+            cfg,
+            base_url,
+            recorder: Recorder::default(),
+            faults: FaultList::default(),
+            latency: Mutex::new(Duration::ZERO),
+            auth: Mutex::new(AuthState::default()),
+            idm: Mutex::new(IdmState::seeded()),
+            logs: Mutex::new(LogStore::seeded()),
+        }
+    }
+
+    /// Whether a username/password pair is one of the seeded admins.
+    pub(crate) fn check_credentials(&self, username: &str, password: &str) -> bool {
+        self.cfg
+            .admins
+            .iter()
+            .any(|(u, p)| u == username && p == password)
+    }
+}
+
+/// Locks a mutex, recovering the data if a panicking thread poisoned it (the simulator's state
+/// stays usable for the rest of a test).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
