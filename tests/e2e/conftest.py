@@ -1,0 +1,119 @@
+"""Fixtures for the end-to-end tests: the built binaries, a tenant simulator process
+(HTTPS with its own CA, control endpoints for the request log), and helpers."""
+
+import json
+import os
+import pathlib
+import shutil
+import socket
+import subprocess
+import sys
+import urllib.request
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+TARGET = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "debug"
+SERVER = TARGET / "aic-mcp-server"
+SIM = TARGET / "aic-tenant-sim"
+BROWSER_HOOK = pathlib.Path(__file__).with_name("browser_login.py")
+VERSION = None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def require(cond: bool, why: str) -> None:
+    """Skip locally, fail in CI: the real parts must be there."""
+    if cond:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(why)
+    pytest.skip(why)
+
+
+class Sim:
+    def __init__(self, tmp: pathlib.Path, auto_approve: bool = False):
+        for b in (SERVER, SIM):
+            assert b.exists(), f"{b} is not built (run cargo build first)"
+        args = [str(SIM), "--control", "--ca-file", str(tmp / "sim-ca.pem")]
+        if auto_approve:
+            args.append("--auto-approve")
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        values = {}
+        while len(values) < 3:
+            line = self.proc.stdout.readline()
+            assert line, "the simulator exited early"
+            key, _, value = line.strip().partition("=")
+            values[key] = value
+        self.base_url = values["AIC_BASE_URL"]
+        self.ca_file = values["AIC_CA_FILE"]
+        self.control = values["AIC_SIM_CONTROL"]
+        self.host = self.base_url.split("://", 1)[1]
+
+    def _get(self, path: str):
+        with urllib.request.urlopen(self.control + path, timeout=10) as r:
+            return json.loads(r.read().decode())
+
+    def requests(self):
+        return self._get("/requests")
+
+    def tokens(self):
+        return self._get("/tokens")
+
+    def clear(self):
+        urllib.request.urlopen(urllib.request.Request(self.control + "/clear", method="POST"), timeout=10)
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+@pytest.fixture
+def sim(tmp_path):
+    s = Sim(tmp_path)
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def chromium():
+    chromium = os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium")
+    driver = os.environ.get("E2E_CHROMEDRIVER", "/usr/bin/chromedriver")
+    require(os.path.exists(chromium) and os.path.exists(driver), "Debian's chromium and chromium-driver are needed")
+    return chromium
+
+
+@pytest.fixture
+def keychain():
+    """The real Secret Service must be reachable (gnome-keyring in a dbus session)."""
+    ok = bool(os.environ.get("DBUS_SESSION_BUS_ADDRESS")) and shutil.which("secret-tool") is not None
+    if ok:
+        probe = subprocess.run(
+            ["secret-tool", "store", "--label=aic-e2e-probe", "service", "aic-e2e-probe", "account", "probe"],
+            input="x", text=True, capture_output=True, timeout=20,
+        )
+        ok = probe.returncode == 0
+        subprocess.run(["secret-tool", "clear", "service", "aic-e2e-probe", "account", "probe"], capture_output=True)
+    require(ok, "a running, unlocked Secret Service (gnome-keyring under dbus-run-session) is needed")
+
+
+def server_env(sim: Sim, tmp: pathlib.Path, **extra) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIC_")}
+    env.update(
+        AIC_BASE_URL=sim.base_url,
+        AIC_CA_FILE=sim.ca_file,
+        AIC_REDIRECT_PORT=str(free_port()),
+        AIC_LOG_DIR=str(tmp / "logs"),
+        BROWSER=f"{sys.executable} {BROWSER_HOOK}",
+        E2E_BROWSER_LOG=str(tmp / "browser.log"),
+        AIC_LOG="info",
+    )
+    env.update({k: str(v) for k, v in extra.items()})
+    return env

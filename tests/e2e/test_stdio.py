@@ -1,0 +1,258 @@
+"""End to end through a client we did not write: the Python `mcp` SDK starts
+aic-mcp-server over stdio against the tenant simulator (HTTPS, AIC_CA_FILE). The first
+tool call logs in through real headless Chromium typing into the simulator's sign-in
+form (the BROWSER hook), the token lands in the real Secret Service, and every one of
+the 13 tools is called with the results the contract describes."""
+
+import asyncio
+import json
+import os
+import pathlib
+import subprocess
+import time
+
+import pytest
+from mcp import ClientSession, StdioServerParameters
+from mcp.client.stdio import stdio_client
+
+from conftest import SERVER, server_env
+
+EXPECTED_TOOLS = [
+    "createManagedObjectDefinition",
+    "createManagedObject",
+    "deleteManagedObjectDefinition",
+    "deleteManagedObject",
+    "getManagedObjectSchema",
+    "getManagedObject",
+    "listManagedObjects",
+    "patchManagedObjectDefinition",
+    "patchManagedObjectRelationship",
+    "patchManagedObject",
+    "queryManagedObjects",
+    "getLogSources",
+    "queryLogs",
+]
+BJENSEN = "a1000000-0000-4000-8000-000000000001"
+
+
+def text_of(result) -> str:
+    return "".join(c.text for c in result.content if getattr(c, "type", "") == "text")
+
+
+def json_of(text: str):
+    return json.loads(text.split("\n\nTransaction ID: ")[0])
+
+
+def tx_of(text: str) -> str:
+    assert "\n\nTransaction ID: " in text, text
+    return text.rsplit("\n\nTransaction ID: ", 1)[1]
+
+
+async def session_run(env: dict, body):
+    params = StdioServerParameters(command=str(SERVER), args=[], env=env)
+    async with stdio_client(params) as (read, write):
+        async with ClientSession(read, write) as session:
+            init = await session.initialize()
+            return await body(session, init)
+
+
+def keychain_secret(account: str) -> str:
+    r = subprocess.run(
+        ["secret-tool", "lookup", "service", "aic-mcp-desktop", "username", account],
+        capture_output=True, text=True, timeout=20,
+    )
+    return r.stdout
+
+
+def clear_keychain(account: str) -> None:
+    subprocess.run(["secret-tool", "clear", "service", "aic-mcp-desktop", "username", account], capture_output=True)
+
+
+def test_all_tools_through_the_python_sdk(sim, tmp_path, chromium, keychain):
+    clear_keychain(sim.host)
+    env = server_env(sim, tmp_path, E2E_BROWSER_SCREENSHOT=tmp_path / "login.png")
+    results = {}
+
+    async def body(s: ClientSession, init):
+        assert init.server_info.name == "pingone-aic-mcp-server"
+        listed = await s.list_tools()
+        names = [t.name for t in listed.tools]
+        assert names == EXPECTED_TOOLS
+        by_name = {t.name: t for t in listed.tools}
+        assert by_name["deleteManagedObject"].annotations.destructive_hint is True
+        assert by_name["queryLogs"].annotations.read_only_hint is True
+        assert by_name["queryManagedObjects"].input_schema["properties"]["pageSize"]["maximum"] == 250
+
+        async def call(name, args):
+            r = await s.call_tool(name, args)
+            t = text_of(r)
+            results[name] = (r.is_error, t)
+            return r.is_error, t
+
+        err, t = await call("listManagedObjects", {})
+        assert not err, t
+        assert "alpha_user" in json_of(t)["managedObjectTypes"]
+
+        err, t = await call("getManagedObjectSchema", {"objectType": "alpha_user"})
+        assert not err and json_of(t)["name"] == "alpha_user" and "userName" in json_of(t)["properties"]
+        tx_of(t)
+
+        err, t = await call("queryManagedObjects", {"objectType": "alpha_user", "queryFilter": 'userName eq "bjensen"', "fields": "userName,mail"})
+        assert not err and json_of(t)["resultCount"] == 1, t
+
+        err, t = await call("getManagedObject", {"objectType": "alpha_user", "objectId": BJENSEN})
+        assert not err and json_of(t)["userName"] == "bjensen", t
+
+        err, t = await call("createManagedObject", {"objectType": "alpha_user", "objectData": {"userName": "e2e.py", "givenName": "E", "sn": "Py", "mail": "e2e.py@example.com"}})
+        assert not err and t.startswith("Created managed object "), t
+        new_id = t.split("\n")[0].removeprefix("Created managed object ")
+
+        err, t = await call("getManagedObject", {"objectType": "alpha_user", "objectId": new_id})
+        rev = json_of(t)["_rev"]
+        err, t = await call("patchManagedObject", {"objectType": "alpha_user", "objectId": new_id, "revision": rev, "operations": [{"operation": "replace", "field": "/sn", "value": "Python"}]})
+        assert not err and t.startswith(f"Patched managed object {new_id}. New revision: "), t
+
+        err, t = await call("deleteManagedObject", {"objectType": "alpha_user", "objectId": new_id})
+        assert not err and t.startswith(f"Deleted managed object {new_id} from alpha_user"), t
+
+        err, t = await call("createManagedObjectDefinition", {"objectName": "alpha_e2e_device", "objectDefinition": {"schema": {"type": "object", "properties": {"serial": {"type": "string"}}}}})
+        assert not err and json_of(t)["message"] == "Created managed object definition 'alpha_e2e_device'", t
+
+        err, t = await call("patchManagedObjectDefinition", {"objectName": "alpha_e2e_device", "operations": [{"operation": "add", "field": "/schema/properties/color", "value": {"type": "string"}}]})
+        assert not err and json_of(t)["operationsApplied"] == 1, t
+
+        rel = {"type": "relationship", "resourceCollection": [{"path": "managed/alpha_e2e_device", "label": "Device"}]}
+        err, t = await call("patchManagedObjectRelationship", {"objectType": "alpha_user", "propertyName": "custom_e2e_device", "action": "add", "propertyDefinition": rel})
+        assert not err and json_of(t)["message"] == "Added relationship property 'custom_e2e_device' on 'alpha_user'", t
+        err, t = await call("deleteManagedObjectDefinition", {"objectName": "alpha_e2e_device"})
+        assert err and "alpha_user (properties: custom_e2e_device)" in t, t
+        err, t = await call("patchManagedObjectRelationship", {"objectType": "alpha_user", "propertyName": "custom_e2e_device", "action": "remove"})
+        assert not err, t
+        err, t = await call("deleteManagedObjectDefinition", {"objectName": "alpha_e2e_device"})
+        assert not err and json_of(t)["removedDefinition"]["name"] == "alpha_e2e_device", t
+
+        err, t = await call("getLogSources", {})
+        assert not err and "am-authentication" in t, t
+
+        probe_tx = tx_of(results["getManagedObject"][1])
+        err, t = await call("queryLogs", {"sources": ["idm-access"], "transactionId": probe_tx})
+        assert not err and json_of(t)["resultCount"] >= 1 and probe_tx in t, t
+
+        # Bad input: a clear error and nothing sent.
+        sim.clear()
+        err, t = await call("getManagedObject", {"objectType": "../config/managed", "objectId": "x"})
+        assert err and "Input validation error" in t and "objectType" in t, t
+        err, t = await call("queryLogs", {"sources": ["am-access,idm-core"]})
+        assert err and "sources[0]" in t, t
+        assert sim.requests() == []
+
+    asyncio.run(session_run(env, body))
+    assert set(EXPECTED_TOOLS) <= set(results)
+
+    log = (tmp_path / "browser.log").read_text()
+    assert "result page: Authorization Successful" in log, log
+
+    reqs = sim.requests()  # cleared before the bad-input calls
+    assert reqs == []
+
+    # The token lives in the Secret Service, and nowhere on disk.
+    tokens = sim.tokens()
+    stored = keychain_secret(sim.host)
+    assert stored, "the keychain has our entry"
+    record = json.loads(stored)
+    assert record["aicBaseUrl"] == sim.host
+    assert record["accessToken"] in tokens["primary"]
+    secrets = set(tokens["primary"]) | set(tokens["refresh"])
+    assert secrets
+    searched = search_disk_for(secrets, tmp_path)
+    assert searched > 0
+
+    # A restart reuses the stored login: no browser, no authorization code.
+    sim.clear()
+    env2 = server_env(sim, tmp_path, BROWSER="/bin/false")
+
+    async def again(s: ClientSession, _init):
+        r = await s.call_tool("getLogSources", {})
+        assert not r.is_error, text_of(r)
+
+    asyncio.run(session_run(env2, again))
+    grants = [r["body"] for r in sim.requests() if r["path"] == "/am/oauth2/access_token"]
+    assert not any("grant_type=authorization_code" in g for g in grants)
+    assert any("token-exchange" in g for g in grants)
+    assert not any(r["path"] == "/am/oauth2/authorize" for r in sim.requests())
+
+    # Every request of ours carried the User-Agent and a unique transaction id.
+    ua = "aic-mcp-server/"
+    ids = set()
+    for r in sim.requests():
+        headers = dict(r["headers"])
+        assert headers.get("user-agent", "").startswith(ua), r
+        tx = headers["x-forgerock-transactionid"]
+        assert tx not in ids
+        ids.add(tx)
+    clear_keychain(sim.host)
+
+
+def search_disk_for(secrets: set, tmp_path: pathlib.Path) -> int:
+    """Searches the config, data, state, cache and log dirs (and the test's temp dir) for
+    any token string; returns how many files were read."""
+    home = pathlib.Path.home()
+    roots = [
+        pathlib.Path(os.environ.get("XDG_CONFIG_HOME", home / ".config")),
+        pathlib.Path(os.environ.get("XDG_DATA_HOME", home / ".local/share")),
+        pathlib.Path(os.environ.get("XDG_STATE_HOME", home / ".local/state")),
+        pathlib.Path(os.environ.get("XDG_CACHE_HOME", home / ".cache")),
+        tmp_path,
+    ]
+    read = 0
+    for root in roots:
+        if not root.exists():
+            continue
+        for path in root.rglob("*"):
+            try:
+                if not path.is_file() or path.is_symlink() or path.stat().st_size > 50_000_000:
+                    continue
+                data = path.read_bytes()
+            except OSError:
+                continue
+            read += 1
+            for s in secrets:
+                assert s.encode() not in data, f"a token was found on disk in {path}"
+    return read
+
+
+def test_denied_consent_in_chromium_is_a_clear_error(sim, tmp_path, chromium):
+    env = server_env(sim, tmp_path, AIC_TOKEN_STORE="memory", E2E_BROWSER_DECISION="deny")
+
+    async def body(s: ClientSession, _init):
+        r = await s.call_tool("getLogSources", {})
+        t = text_of(r)
+        assert r.is_error, t
+        assert t.startswith("Failed to fetch log sources: Sign-in was denied: access_denied"), t
+
+    asyncio.run(session_run(env, body))
+    # The browser hook runs detached; give it time to record the page it saw.
+    log = tmp_path / "browser.log"
+    for _ in range(150):
+        if "result page:" in log.read_text():
+            break
+        time.sleep(0.1)
+    assert "result page: Authorization Failed" in log.read_text()
+
+
+def test_configuration_errors_exit_2_with_one_line(tmp_path):
+    for env, setting in (
+        ({}, "AIC_BASE_URL"),
+        ({"AIC_BASE_URL": "http://tenant.example.com"}, "AIC_BASE_URL"),
+        ({"AIC_BASE_URL": "t.example.com", "AIC_REDIRECT_PORT": "70000"}, "AIC_REDIRECT_PORT"),
+        ({"AIC_BASE_URL": "t.example.com", "AIC_TOKEN_STORE": "vault"}, "AIC_TOKEN_STORE"),
+        ({"AIC_BASE_URL": "t.example.com", "AIC_CA_FILE": str(tmp_path / "missing.pem")}, "AIC_CA_FILE"),
+    ):
+        clean = {k: v for k, v in os.environ.items() if not k.startswith("AIC_")}
+        clean.update(env)
+        p = subprocess.run([str(SERVER)], env=clean, capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL)
+        assert p.returncode == 2, (env, p.stderr)
+        lines = p.stderr.strip().splitlines()
+        assert len(lines) == 1, p.stderr
+        assert setting in lines[0] and "example:" in lines[0], lines[0]
+        assert p.stdout == ""
