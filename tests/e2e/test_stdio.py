@@ -256,3 +256,21 @@ def test_configuration_errors_exit_2_with_one_line(tmp_path):
         assert len(lines) == 1, p.stderr
         assert setting in lines[0] and "example:" in lines[0], lines[0]
         assert p.stdout == ""
+
+
+def test_demo_mode_serves_the_built_in_tenant(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIC_")}
+    env["AIC_LOG_DIR"] = str(tmp_path / "logs")
+    params = StdioServerParameters(command=str(SERVER), args=["--demo"], env=env)
+
+    async def run():
+        async with stdio_client(params) as (read, write):
+            async with ClientSession(read, write) as s:
+                await s.initialize()
+                r = await s.call_tool("queryManagedObjects", {"objectType": "alpha_user", "queryFilter": 'userName eq "bjensen"'})
+                assert not r.is_error, text_of(r)
+                assert json_of(text_of(r))["result"][0]["userName"] == "bjensen"
+
+    asyncio.run(run())
+    logs = list((tmp_path / "logs").glob("activity*.jsonl"))
+    assert logs and '"tool_finished"' in logs[0].read_text()
