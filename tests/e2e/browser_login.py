@@ -2,7 +2,8 @@
 """A BROWSER hook for the end-to-end tests: real headless Chromium (Debian's chromium and
 chromium-driver, driven by Selenium) opens the authorize URL, types the admin's
 credentials into the tenant simulator's sign-in form and presses Allow (or Deny when
-E2E_BROWSER_DECISION=deny). It then waits for the redirect listener's result page.
+E2E_BROWSER_DECISION=deny). It then waits for the next page: the redirect listener's result page, or the
+simulator's device-flow result.
 
 aic-mcp-server runs it as `$BROWSER <url>`; progress goes to $E2E_BROWSER_LOG."""
 
@@ -64,14 +65,14 @@ def main() -> int:
                 heading = driver.find_element(By.TAG_NAME, "h1").text
             except Exception:  # the page is changing under us
                 heading = ""
-            if heading.startswith("Authorization"):
+            if heading and heading != "Sign In":
                 break
             time.sleep(0.1)
         log(f"result page: {heading}")
         shot = os.environ.get("E2E_BROWSER_SCREENSHOT")
         if shot:
             driver.save_screenshot(shot)
-        return 0 if heading.startswith("Authorization") else 1
+        return 0 if heading and heading != "Sign In" else 1
     except Exception as e:  # noqa: BLE001 - report anything to the test log
         log(f"browser error: {e!r}")
         return 1

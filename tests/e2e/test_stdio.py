@@ -11,11 +11,13 @@ import pathlib
 import subprocess
 import time
 
+import sys
+
 import pytest
-from mcp import ClientSession, StdioServerParameters
+from mcp import ClientSession, StdioServerParameters, types
 from mcp.client.stdio import stdio_client
 
-from conftest import SERVER, server_env
+from conftest import BROWSER_HOOK, SERVER, server_env
 
 EXPECTED_TOOLS = [
     "createManagedObjectDefinition",
@@ -274,3 +276,40 @@ def test_demo_mode_serves_the_built_in_tenant(tmp_path):
     asyncio.run(run())
     logs = list((tmp_path / "logs").glob("activity*.jsonl"))
     assert logs and '"tool_finished"' in logs[0].read_text()
+
+
+def test_container_mode_device_login_through_url_elicitation(sim, tmp_path, chromium):
+    """DOCKER_CONTAINER=true: device-code sign-in; the SDK client supports elicitation, so
+    the verification URL arrives as a URL-mode elicitation; real Chromium completes it."""
+    token_file = tmp_path / "tokens" / "token.json"
+    env = server_env(sim, tmp_path, DOCKER_CONTAINER="true", AIC_TOKEN_FILE=token_file, BROWSER="/bin/false")
+    seen = {}
+
+    async def on_elicit(_ctx, params):
+        seen["mode"] = params.mode
+        seen["url"] = getattr(params, "url", None)
+        hook = subprocess.run(
+            [sys.executable, str(BROWSER_HOOK), seen["url"]],
+            env={**os.environ, "E2E_BROWSER_LOG": str(tmp_path / "device-browser.log")},
+            timeout=90,
+        )
+        assert hook.returncode == 0
+        return types.ElicitResult(action="accept")
+
+    async def run():
+        params = StdioServerParameters(command=str(SERVER), args=[], env=env)
+        async with stdio_client(params) as (read, write):
+            async with ClientSession(read, write, elicitation_callback=on_elicit) as s:
+                await s.initialize()
+                assert len((await s.list_tools()).tools) == 13
+                r = await s.call_tool("getLogSources", {})
+                assert not r.is_error, text_of(r)
+
+    asyncio.run(run())
+    assert seen["mode"] == "url"
+    assert "/am/oauth2/device/user?user_code=" in seen["url"]
+    assert "result page: Success" in (tmp_path / "device-browser.log").read_text()
+    assert token_file.stat().st_mode & 0o777 == 0o600
+    assert token_file.parent.stat().st_mode & 0o777 == 0o700
+    bodies = [r["body"] for r in sim.requests() if r["path"] == "/am/oauth2/access_token"]
+    assert any("device_code" in b for b in bodies) and not any("authorization_code" in b for b in bodies)

@@ -61,8 +61,22 @@ pub(crate) fn oauth_error(text: &str) -> (String, String) {
     (get("error"), get("error_description"))
 }
 
-fn http(e: crate::tenant::TenantError) -> AuthError {
-    AuthError::Http(e.to_string())
+/// POSTs a form to the token endpoint; a non-2xx answer becomes `failed(status, reason, body)`.
+async fn token_request(
+    client: &TenantClient,
+    form: &[(&str, &str)],
+    call_id: Option<u64>,
+    failed: fn(u16, String, String) -> AuthError,
+) -> Result<String, AuthError> {
+    let r: FormResponse = client
+        .post_form(TOKEN_PATH, form, call_id)
+        .await
+        .map_err(|e| AuthError::Http(e.to_string()))?;
+    if (200..300).contains(&r.status) {
+        Ok(r.text)
+    } else {
+        Err(failed(r.status, r.reason, r.text))
+    }
 }
 
 /// Authorization code → tokens.
@@ -72,28 +86,22 @@ pub(crate) async fn redeem_code(
     redirect_uri: &str,
     verifier: &PkceVerifier,
 ) -> Result<Tokens, AuthError> {
-    let r: FormResponse = client
-        .post_form(
-            TOKEN_PATH,
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", code.expose()),
-                ("redirect_uri", redirect_uri),
-                ("code_verifier", verifier.expose()),
-                ("client_id", AICMCP_CLIENT),
-            ],
-            None,
-        )
-        .await
-        .map_err(http)?;
-    if !(200..300).contains(&r.status) {
-        return Err(AuthError::CodeExchange {
-            status: r.status,
-            reason: r.reason,
-            body: r.text,
-        });
-    }
-    parse_tokens(&r.text)
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.expose()),
+        ("redirect_uri", redirect_uri),
+        ("code_verifier", verifier.expose()),
+        ("client_id", AICMCP_CLIENT),
+    ];
+    let text = token_request(client, &form, None, |status, reason, body| {
+        AuthError::CodeExchange {
+            status,
+            reason,
+            body,
+        }
+    })
+    .await?;
+    parse_tokens(&text)
 }
 
 /// Refresh token → new tokens.
@@ -101,26 +109,20 @@ pub(crate) async fn refresh(
     client: &TenantClient,
     refresh_token: &RefreshToken,
 ) -> Result<Tokens, AuthError> {
-    let r = client
-        .post_form(
-            TOKEN_PATH,
-            &[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", refresh_token.expose()),
-                ("client_id", AICMCP_CLIENT),
-            ],
-            None,
-        )
-        .await
-        .map_err(http)?;
-    if !(200..300).contains(&r.status) {
-        return Err(AuthError::Refresh {
-            status: r.status,
-            reason: r.reason,
-            body: r.text,
-        });
-    }
-    parse_tokens(&r.text)
+    let form = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh_token.expose()),
+        ("client_id", AICMCP_CLIENT),
+    ];
+    let text = token_request(client, &form, None, |status, reason, body| {
+        AuthError::Refresh {
+            status,
+            reason,
+            body,
+        }
+    })
+    .await?;
+    parse_tokens(&text)
 }
 
 /// RFC 8693: the primary token → a token with only `scopes`.
@@ -131,33 +133,27 @@ pub(crate) async fn exchange(
     call_id: Option<u64>,
 ) -> Result<AccessToken, AuthError> {
     let scope = scopes.join(" ");
-    let r = client
-        .post_form(
-            TOKEN_PATH,
-            &[
-                (
-                    "grant_type",
-                    "urn:ietf:params:oauth:grant-type:token-exchange",
-                ),
-                ("subject_token", primary.expose()),
-                ("subject_token_type", TOKEN_TYPE_ACCESS),
-                ("requested_token_type", TOKEN_TYPE_ACCESS),
-                ("scope", &scope),
-                ("client_id", EXCHANGE_CLIENT),
-            ],
-            call_id,
-        )
-        .await
-        .map_err(http)?;
-    if !(200..300).contains(&r.status) {
-        return Err(AuthError::Exchange {
-            status: r.status,
-            reason: r.reason,
-            body: r.text,
-        });
-    }
+    let form = [
+        (
+            "grant_type",
+            "urn:ietf:params:oauth:grant-type:token-exchange",
+        ),
+        ("subject_token", primary.expose()),
+        ("subject_token_type", TOKEN_TYPE_ACCESS),
+        ("requested_token_type", TOKEN_TYPE_ACCESS),
+        ("scope", scope.as_str()),
+        ("client_id", EXCHANGE_CLIENT),
+    ];
+    let text = token_request(client, &form, call_id, |status, reason, body| {
+        AuthError::Exchange {
+            status,
+            reason,
+            body,
+        }
+    })
+    .await?;
     let raw: RawTokens =
-        serde_json::from_str(&r.text).map_err(|e| AuthError::BadResponse(e.to_string()))?;
+        serde_json::from_str(&text).map_err(|e| AuthError::BadResponse(e.to_string()))?;
     raw.access_token
         .filter(|t| !t.is_empty())
         .map(AccessToken::new)

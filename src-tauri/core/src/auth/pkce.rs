@@ -179,6 +179,9 @@ impl RedirectListener {
     ) -> Result<AuthCode, AuthError> {
         let (tx, mut rx) = mpsc::channel::<Incoming>(8);
         let accept_cancel = cancel.child_token();
+        // If this future is dropped (the tool call was cancelled), the acceptors stop and
+        // the port is released.
+        let _stop_acceptors = accept_cancel.clone().drop_guard();
         for listener in self.listeners {
             let tx = tx.clone();
             let stop = accept_cancel.clone();
@@ -240,7 +243,6 @@ impl RedirectListener {
                 }
             }
         };
-        accept_cancel.cancel();
         result
     }
 }
@@ -594,6 +596,36 @@ mod tests {
             .wait_for_code("S", "h", Duration::from_secs(5), cancel)
             .await;
         assert_eq!(r, Err(AuthError::Cancelled));
+    }
+
+    #[tokio::test]
+    async fn an_abandoned_login_releases_the_port() {
+        let l = RedirectListener::bind(0).await.expect("bind");
+        let port = l.port();
+        let waiter = tokio::spawn(l.wait_for_code(
+            "S",
+            "h",
+            Duration::from_secs(60),
+            CancellationToken::new(),
+        ));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(
+            RedirectListener::bind(port).await.is_err(),
+            "held while waiting"
+        );
+        waiter.abort();
+        let mut rebound = false;
+        for _ in 0..50 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            if RedirectListener::bind(port).await.is_ok() {
+                rebound = true;
+                break;
+            }
+        }
+        assert!(
+            rebound,
+            "the port is free again after the login future was dropped"
+        );
     }
 
     #[tokio::test]

@@ -164,6 +164,10 @@ impl TenantClient {
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT);
+        if tenant.is_loopback() {
+            // A loopback tenant (the simulator) is never reached through a proxy.
+            builder = builder.no_proxy();
+        }
         if let Some(pem) = extra_ca_pem {
             let certs = reqwest::Certificate::from_pem_bundle(pem)
                 .map_err(|e| TenantError::Transport(format!("AIC_CA_FILE: {e}")))?;
