@@ -323,7 +323,11 @@ fn device_env(auto_approve: bool, expires: u64) -> EnvOptions {
 #[tokio::test]
 async fn device_flow_polls_until_approved() {
     let env = Env::start(device_env(true, 60)).await.expect("env");
-    assert_eq!(env.app.registry().tools().len(), 13);
+    assert_eq!(
+        env.app.registry().tools().len(),
+        28,
+        "container mode: no AM or application tools"
+    );
     let (err, text) = env.call("getLogSources", json!({})).await;
     assert!(!err, "{text}");
     let reqs = env.sim.requests();

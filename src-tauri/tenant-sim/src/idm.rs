@@ -80,6 +80,14 @@ impl IdmState {
 }
 
 pub(crate) fn handle(shared: &Shared, req: &Req) -> Resp {
+    let segs = req.segs();
+    match segs.get(1..).unwrap_or_default() {
+        ["ui", "theme", ..] | ["config", "ui", "themerealm", ..] => {
+            return crate::themes::handle(shared, req)
+        }
+        ["feature", ..] => return crate::features::handle(shared, req),
+        _ => {}
+    }
     http::finish(route(shared, req))
 }
 

@@ -26,7 +26,9 @@
 //! ```
 
 mod crest;
+mod esv;
 mod faults;
+mod features;
 mod filter;
 mod http;
 mod idm;
@@ -38,6 +40,7 @@ mod record;
 mod seed;
 mod server;
 mod state;
+mod themes;
 mod tls;
 mod tokens;
 

@@ -69,6 +69,23 @@ fn not_simulated(_: &Shared, req: &Req) -> Resp {
     http::not_found(req).into()
 }
 
+/// `/environment/…`: ESVs, and the AI-agent enablement of feature management.
+fn environment(shared: &Shared, req: &Req) -> Resp {
+    match req.segments.get(1).map(String::as_str) {
+        Some("aiagent") => crate::features::handle(shared, req),
+        _ => crate::esv::handle(shared, req),
+    }
+}
+
+/// `/am/json/…`: the realm OAuth2 provider probe of feature management (long realm form);
+/// the rest of AM is not simulated yet.
+fn am_json(shared: &Shared, req: &Req) -> Resp {
+    match req.segments.get(2).map(String::as_str) {
+        Some("realms") => crate::features::handle(shared, req),
+        _ => not_simulated(shared, req),
+    }
+}
+
 /// Routing table; add a family here to simulate more of the tenant.
 const FAMILIES: &[Family] = &[
     Family {
@@ -92,13 +109,13 @@ const FAMILIES: &[Family] = &[
     Family {
         prefix: &["environment"],
         scopes: Some(environment_scopes),
-        handler: not_simulated,
+        handler: environment,
         log_source: None,
     },
     Family {
         prefix: &["am", "json"],
         scopes: Some(am_scopes),
-        handler: not_simulated,
+        handler: am_json,
         log_source: Some("am-access"),
     },
 ];

@@ -19,6 +19,9 @@ pub(crate) struct Shared {
     pub(crate) auth: Mutex<AuthState>,
     pub(crate) idm: Mutex<IdmState>,
     pub(crate) logs: Mutex<LogStore>,
+    pub(crate) themes: Mutex<crate::themes::State>,
+    pub(crate) esv: Mutex<crate::esv::State>,
+    pub(crate) features: Mutex<crate::features::State>,
 }
 
 impl Shared {
@@ -32,6 +35,9 @@ impl Shared {
             auth: Mutex::new(AuthState::default()),
             idm: Mutex::new(IdmState::seeded()),
             logs: Mutex::new(LogStore::seeded()),
+            themes: Mutex::new(crate::themes::State::seeded()),
+            esv: Mutex::new(crate::esv::State::seeded()),
+            features: Mutex::new(crate::features::State::seeded()),
         }
     }
 

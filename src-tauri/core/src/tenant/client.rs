@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::Method;
 use serde_json::Value;
@@ -17,6 +18,18 @@ use crate::validate::encode_segment;
 
 /// The exact User-Agent of every upstream request (admins filter audit logs on it).
 pub const USER_AGENT: &str = concat!("aic-mcp-server/", env!("CARGO_PKG_VERSION"));
+
+/// What `encodeURIComponent` leaves unencoded: ASCII alphanumerics and `-_.!~*'()`.
+const URI_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'!')
+    .remove(b'~')
+    .remove(b'*')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')');
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
@@ -80,6 +93,13 @@ impl ApiRequest {
             .append_pair(key, value)
             .finish();
         self.query.push(pair);
+        self
+    }
+    /// A query parameter, component-encoded like JavaScript's `encodeURIComponent`
+    /// (space → `%20`; only `A-Z a-z 0-9 - _ . ! ~ * ' ( )` stay as they are).
+    pub fn query_component(mut self, key: &str, value: &str) -> Self {
+        let enc = |s: &str| utf8_percent_encode(s, URI_COMPONENT).to_string();
+        self.query.push(format!("{}={}", enc(key), enc(value)));
         self
     }
     /// A query parameter sent literally (`_action=create`): constants only.
@@ -402,6 +422,22 @@ mod tests {
     fn client() -> TenantClient {
         let tenant = TenantUrl::parse("https://tenant.example.com").expect("url");
         TenantClient::new(tenant, None, ActivityBus::new(8), false).expect("client")
+    }
+
+    #[test]
+    fn component_queries_encode_like_encode_uri_component() {
+        let r = ApiRequest::get("/openidm/ui/theme/")
+            .query_component("realm", "alpha")
+            .query_component("_queryFilter", r#"_id eq "a b" or name eq "x\"y&z=1""#)
+            .query_component("_fields", "name,isDefault")
+            .query_component("k", "!~*'()-_.+/?#%");
+        assert_eq!(
+            r.path_and_query(),
+            "/openidm/ui/theme/?realm=alpha\
+             &_queryFilter=_id%20eq%20%22a%20b%22%20or%20name%20eq%20%22x%5C%22y%26z%3D1%22\
+             &_fields=name%2CisDefault\
+             &k=!~*'()-_.%2B%2F%3F%23%25"
+        );
     }
 
     #[test]

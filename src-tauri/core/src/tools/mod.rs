@@ -2,8 +2,11 @@
 //! registration order. A tool is its metadata, an argument type (deserialised, then
 //! validated before anything is sent) and an async body that returns the result text.
 
+pub mod esv;
+pub mod features;
 pub mod logs;
 pub mod managed_objects;
+pub mod themes;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -56,6 +59,30 @@ impl Hints {
         idempotent: None,
         open_world: Some(true),
     };
+}
+
+/// The realm of realm-taking tools (a closed enum, contract §1.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[schemars(inline)]
+pub enum Realm {
+    Alpha,
+    Bravo,
+}
+
+impl Realm {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Alpha => "alpha",
+            Self::Bravo => "bravo",
+        }
+    }
+}
+
+impl std::fmt::Display for Realm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Tool arguments: deserialised from the call, then checked by `validate`.
@@ -319,6 +346,9 @@ impl Registry {
         let mut tools = Vec::new();
         tools.extend(managed_objects::tools());
         tools.extend(logs::tools());
+        tools.extend(themes::tools());
+        tools.extend(esv::tools());
+        tools.extend(features::tools());
         if container_mode {
             tools.retain(|t| t.container);
         }
@@ -362,19 +392,39 @@ mod tests {
     fn registry_orders_families_and_filters_container_mode() {
         let local = Registry::new(false);
         let names: Vec<&str> = local.tools().iter().map(|t| t.name).collect();
-        assert_eq!(names.len(), 13);
-        assert_eq!(names[0], "createManagedObjectDefinition");
-        assert_eq!(names[10], "queryManagedObjects");
-        assert_eq!(&names[11..], &["getLogSources", "queryLogs"]);
-        // Within a family: code-unit order of the reference's export names (`<name>Tool`).
-        let mut sorted = names[..11].to_vec();
-        sorted.sort_by_key(|n| format!("{n}Tool"));
-        assert_eq!(sorted, names[..11].to_vec());
+        assert_eq!(names.len(), 28);
+        // Families in the reference's order, each sorted by the code-unit order of the
+        // reference's export names (`<name>Tool`).
+        let families: [(&str, usize); 5] = [
+            ("createManagedObjectDefinition", 11),
+            ("getLogSources", 2),
+            ("createTheme", 7),
+            ("deleteVariable", 4),
+            ("enableAiAgent", 4),
+        ];
+        let mut start = 0;
+        for (first, len) in families {
+            let family = &names[start..start + len];
+            assert_eq!(family[0], first);
+            let mut sorted = family.to_vec();
+            sorted.sort_by_key(|n| format!("{n}Tool"));
+            assert_eq!(
+                sorted,
+                family.to_vec(),
+                "order within the family of {first}"
+            );
+            start += len;
+        }
+        assert_eq!(start, names.len());
         assert_eq!(
             Registry::new(true).tools().len(),
-            13,
-            "both families are in container mode"
+            28,
+            "all five families are in container mode"
         );
+        let mut unique = names.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), names.len(), "tool names are unique");
     }
 
     #[test]
