@@ -33,6 +33,21 @@ EXPECTED_TOOLS = [
     "queryManagedObjects",
     "getLogSources",
     "queryLogs",
+    "createTheme",
+    "deleteTheme",
+    "getThemeSchema",
+    "getTheme",
+    "getThemes",
+    "setDefaultTheme",
+    "updateTheme",
+    "deleteVariable",
+    "getVariable",
+    "queryESVs",
+    "setVariable",
+    "enableAiAgent",
+    "installIdmFeature",
+    "listFeatures",
+    "validateIdmFeature",
 ]
 BJENSEN = "a1000000-0000-4000-8000-000000000001"
 
@@ -140,6 +155,53 @@ def test_all_tools_through_the_python_sdk(sim, tmp_path, chromium, keychain):
         err, t = await call("queryLogs", {"sources": ["idm-access"], "transactionId": probe_tx})
         assert not err and json_of(t)["resultCount"] >= 1 and probe_tx in t, t
 
+        # Themes.
+        err, t = await call("getThemeSchema", {})
+        assert not err and "Transaction ID" not in t and json.loads(t), t
+        err, t = await call("getThemes", {"realm": "alpha"})
+        assert not err and t.startswith('Found 3 theme(s) for realm "alpha":'), t
+        err, t = await call("createTheme", {"realm": "alpha", "themeData": {"name": "E2E Theme", "primaryColor": "#123456"}})
+        assert not err and json_of(t)["name"] == "E2E Theme", t
+        theme_id = json_of(t)["_id"]
+        err, t = await call("getTheme", {"realm": "alpha", "themeIdentifier": "E2E Theme"})
+        assert not err and json_of(t)["_id"] == theme_id and json_of(t)["primaryColor"] == "#123456", t
+        err, t = await call("updateTheme", {"realm": "alpha", "themeIdentifier": theme_id, "themeUpdates": {"primaryColor": "#654321"}})
+        assert not err and "Updated theme" in json_of(t)["message"], t
+        err, t = await call("setDefaultTheme", {"realm": "alpha", "themeIdentifier": theme_id})
+        assert not err and json_of(t)["isDefault"] is True, t
+        err, t = await call("deleteTheme", {"realm": "alpha", "themeIdentifier": theme_id})
+        assert err and "setDefaultTheme" in t, "the default theme cannot be deleted: " + t
+        err, t = await call("setDefaultTheme", {"realm": "alpha", "themeIdentifier": "Starter Theme"})
+        assert not err, t
+        err, t = await call("deleteTheme", {"realm": "alpha", "themeIdentifier": theme_id})
+        assert not err and "Deleted theme" in json_of(t)["message"], t
+
+        # ESVs: the value never reaches the activity log (checked below).
+        err, t = await call("setVariable", {"variableId": "esv-e2e-origins", "type": "array", "value": ["https://a.example.com", "https://b.example.com"], "description": "e2e"})
+        assert not err and json_of(t)["_id"] == "esv-e2e-origins", t
+        err, t = await call("getVariable", {"variableId": "esv-e2e-origins"})
+        assert not err and json.loads(json_of(t)["value"]) == ["https://a.example.com", "https://b.example.com"], t
+        err, t = await call("queryESVs", {"type": "variable", "queryTerm": "e2e"})
+        assert not err and json_of(t)["resultCount"] == 1, t
+        err, t = await call("queryESVs", {"type": "secret"})
+        assert not err and "valueBase64" not in t, t
+        err, t = await call("deleteVariable", {"variableId": "esv-e2e-origins"})
+        assert not err and "Deleted variable 'esv-e2e-origins'" in t, t
+
+        # Feature management.
+        err, t = await call("listFeatures", {})
+        before = {f["name"]: f for f in json_of(t)["features"]}
+        assert not err and before["AI Agents"]["status"] == "not_installed", t
+        err, t = await call("validateIdmFeature", {"featureName": "password/timestamps"})
+        assert not err and json_of(t)["success"] is True, t
+        err, t = await call("installIdmFeature", {"featureName": "password/timestamps"})
+        assert not err and json_of(t)["status"] == "installed", t
+        err, t = await call("enableAiAgent", {})
+        assert not err and json_of(t)["status"] == "enabled", t
+        err, t = await call("listFeatures", {})
+        after = {f["name"]: f for f in json_of(t)["features"]}
+        assert after["AI Agents"]["status"] == "installed" and after["password/timestamps"]["installed"], t
+
         # Bad input: a clear error and nothing sent.
         sim.clear()
         err, t = await call("getManagedObject", {"objectType": "../config/managed", "objectId": "x"})
@@ -168,6 +230,10 @@ def test_all_tools_through_the_python_sdk(sim, tmp_path, chromium, keychain):
     assert secrets
     searched = search_disk_for(secrets, tmp_path)
     assert searched > 0
+
+    activity = "".join(p.read_text() for p in (tmp_path / "logs").glob("activity*.jsonl"))
+    assert '"tool":"setVariable"' in activity
+    assert "https://a.example.com" not in activity, "ESV values never reach the activity log"
 
     # A restart reuses the stored login: no browser, no authorization code.
     sim.clear()
@@ -301,7 +367,7 @@ def test_container_mode_device_login_through_url_elicitation(sim, tmp_path, chro
         async with stdio_client(params) as (read, write):
             async with ClientSession(read, write, elicitation_callback=on_elicit) as s:
                 await s.initialize()
-                assert len((await s.list_tools()).tools) == 13
+                assert len((await s.list_tools()).tools) == 28
                 r = await s.call_tool("getLogSources", {})
                 assert not r.is_error, text_of(r)
 
