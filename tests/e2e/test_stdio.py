@@ -48,6 +48,12 @@ EXPECTED_TOOLS = [
     "installIdmFeature",
     "listFeatures",
     "validateIdmFeature",
+    "createOidcApp",
+    "deleteOidcApp",
+    "getOidcAppSchema",
+    "getOidcApp",
+    "listOidcApps",
+    "updateOidcApp",
 ]
 BJENSEN = "a1000000-0000-4000-8000-000000000001"
 
@@ -201,6 +207,29 @@ def test_all_tools_through_the_python_sdk(sim, tmp_path, chromium, keychain):
         err, t = await call("listFeatures", {})
         after = {f["name"]: f for f in json_of(t)["features"]}
         assert after["AI Agents"]["status"] == "installed" and after["password/timestamps"]["installed"], t
+
+        # Applications / OIDC apps (AM OAuth2 client + IDM application).
+        err, t = await call("getOidcAppSchema", {"realm": "alpha"})
+        assert not err and "oauth2Client" in json_of(t), t
+        err, t = await call("listOidcApps", {"realm": "alpha"})
+        assert not err and "Customer Portal" in t, t
+        redirect = {"coreOAuth2ClientConfig": {"redirectionUris": {"inherited": False, "value": ["https://e2e.example.com/cb"]}}}
+        err, t = await call("createOidcApp", {"realm": "alpha", "name": "E2E App", "clientId": "e2e-app",
+                                              "owners": [{"_ref": f"managed/alpha_user/{BJENSEN}"}], "oauth2Client": redirect})
+        assert not err and json_of(t)["managedApplication"]["ssoEntities"]["oidcId"] == "e2e-app", t
+        err, t = await call("getOidcApp", {"realm": "alpha", "name": "E2E App"})
+        got = json_of(t)
+        assert not err and got["oauth2Client"]["_id"] == "e2e-app", t
+        assert got["oauth2Client"]["coreOAuth2ClientConfig"]["redirectionUris"]["value"] == ["https://e2e.example.com/cb"], t
+        err, t = await call("updateOidcApp", {"realm": "alpha", "name": "E2E App",
+                                              "oauth2Client": {"coreOAuth2ClientConfig": {"redirectionUris": {"inherited": False, "value": ["https://e2e.example.com/v2"]}}}})
+        assert not err, t
+        err, t = await call("getOidcApp", {"realm": "alpha", "name": "E2E App"})
+        assert json_of(t)["oauth2Client"]["coreOAuth2ClientConfig"]["redirectionUris"]["value"] == ["https://e2e.example.com/v2"], t
+        err, t = await call("deleteOidcApp", {"realm": "alpha", "name": "E2E App"})
+        assert not err, t
+        err, t = await call("getOidcApp", {"realm": "alpha", "name": "E2E App"})
+        assert err, "deleted: " + t
 
         # Bad input: a clear error and nothing sent.
         sim.clear()

@@ -34,6 +34,7 @@ mod http;
 mod idm;
 mod logs;
 mod oauth;
+mod oidc;
 mod pages;
 mod patch;
 mod record;

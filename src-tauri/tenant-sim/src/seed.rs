@@ -387,7 +387,7 @@ fn thing(id: &str, name: &str, description: &str) -> Value {
 
 /// Seed objects per managed type.
 pub(crate) fn objects() -> Vec<(&'static str, Vec<Value>)> {
-    vec![
+    let mut objects = vec![
         (
             "alpha_user",
             vec![
@@ -536,5 +536,7 @@ pub(crate) fn objects() -> Vec<(&'static str, Vec<Value>)> {
                 "A partner organisation",
             )],
         ),
-    ]
+    ];
+    objects.extend(crate::oidc::seed_applications());
+    objects
 }

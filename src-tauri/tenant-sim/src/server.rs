@@ -77,11 +77,13 @@ fn environment(shared: &Shared, req: &Req) -> Resp {
     }
 }
 
-/// `/am/json/…`: the realm OAuth2 provider probe of feature management (long realm form);
-/// the rest of AM is not simulated yet.
+/// `/am/json/…`: the realm OAuth2 provider probe of feature management (long realm form)
+/// and the OAuth2 client agents; the rest of AM is not simulated yet.
 fn am_json(shared: &Shared, req: &Req) -> Resp {
-    match req.segments.get(2).map(String::as_str) {
-        Some("realms") => crate::features::handle(shared, req),
+    let segs = req.segs();
+    match segs.get(2..).unwrap_or_default() {
+        ["realms", ..] => crate::features::handle(shared, req),
+        [_, "realm-config", "agents", "OAuth2Client", ..] => crate::oidc::handle(shared, req),
         _ => not_simulated(shared, req),
     }
 }

@@ -22,6 +22,7 @@ pub(crate) struct Shared {
     pub(crate) themes: Mutex<crate::themes::State>,
     pub(crate) esv: Mutex<crate::esv::State>,
     pub(crate) features: Mutex<crate::features::State>,
+    pub(crate) oidc: Mutex<crate::oidc::State>,
 }
 
 impl Shared {
@@ -38,6 +39,7 @@ impl Shared {
             themes: Mutex::new(crate::themes::State::seeded()),
             esv: Mutex::new(crate::esv::State::seeded()),
             features: Mutex::new(crate::features::State::seeded()),
+            oidc: Mutex::new(crate::oidc::State::seeded()),
         }
     }
 

@@ -2,6 +2,7 @@
 //! registration order. A tool is its metadata, an argument type (deserialised, then
 //! validated before anything is sent) and an async body that returns the result text.
 
+pub mod applications;
 pub mod esv;
 pub mod features;
 pub mod logs;
@@ -349,6 +350,8 @@ impl Registry {
         tools.extend(themes::tools());
         tools.extend(esv::tools());
         tools.extend(features::tools());
+        // The AM journeys, nodes and scripts family (18) will stand here.
+        tools.extend(applications::tools());
         if container_mode {
             tools.retain(|t| t.container);
         }
@@ -392,15 +395,16 @@ mod tests {
     fn registry_orders_families_and_filters_container_mode() {
         let local = Registry::new(false);
         let names: Vec<&str> = local.tools().iter().map(|t| t.name).collect();
-        assert_eq!(names.len(), 28);
+        assert_eq!(names.len(), 34);
         // Families in the reference's order, each sorted by the code-unit order of the
         // reference's export names (`<name>Tool`).
-        let families: [(&str, usize); 5] = [
+        let families: [(&str, usize); 6] = [
             ("createManagedObjectDefinition", 11),
             ("getLogSources", 2),
             ("createTheme", 7),
             ("deleteVariable", 4),
             ("enableAiAgent", 4),
+            ("createOidcApp", 6),
         ];
         let mut start = 0;
         for (first, len) in families {
@@ -419,7 +423,7 @@ mod tests {
         assert_eq!(
             Registry::new(true).tools().len(),
             28,
-            "all five families are in container mode"
+            "container mode has no AM or application tools"
         );
         let mut unique = names.clone();
         unique.sort();
