@@ -48,6 +48,24 @@ EXPECTED_TOOLS = [
     "installIdmFeature",
     "listFeatures",
     "validateIdmFeature",
+    "createJourney",
+    "createScript",
+    "deleteJourneyNodes",
+    "deleteJourney",
+    "deleteScript",
+    "getAMScript",
+    "getDynamicNodeOutcomes",
+    "getJourneyPreviewUrl",
+    "getJourney",
+    "getNodeTypeDetails",
+    "getScriptedDecisionNodeBindings",
+    "listJourneys",
+    "listNodeTypes",
+    "listScripts",
+    "setDefaultJourney",
+    "updateJourneyNode",
+    "updateJourney",
+    "updateScript",
     "createOidcApp",
     "deleteOidcApp",
     "getOidcAppSchema",
@@ -207,6 +225,54 @@ def test_all_tools_through_the_python_sdk(sim, tmp_path, chromium, keychain):
         err, t = await call("listFeatures", {})
         after = {f["name"]: f for f in json_of(t)["features"]}
         assert after["AI Agents"]["status"] == "installed" and after["password/timestamps"]["installed"], t
+
+        # AM journeys, nodes and scripts.
+        err, t = await call("listJourneys", {"realm": "alpha"})
+        assert not err and "Login" in t, t
+        err, t = await call("listNodeTypes", {"realm": "alpha"})
+        assert not err and "PageNode" in t, t
+        err, t = await call("getNodeTypeDetails", {"realm": "alpha", "nodeTypes": ["DataStoreDecisionNode"]})
+        assert not err and "DataStoreDecisionNode" in t, t
+        err, t = await call("getDynamicNodeOutcomes", {"realm": "alpha", "nodeType": "ScriptedDecisionNode", "config": {"outcomes": ["allow", "deny"]}})
+        assert not err and "allow" in t and "deny" in t, t
+        err, t = await call("getScriptedDecisionNodeBindings", {"realm": "alpha"})
+        assert not err and "bindings" in t, t
+        err, t = await call("createScript", {"realm": "alpha", "name": "E2E Decision", "script": 'action.goTo("true");'})
+        assert not err and "Script ID: " in t, t
+        script_id = t.split("Script ID: ", 1)[1].split("\n", 1)[0]
+        err, t = await call("getAMScript", {"realm": "alpha", "scriptId": script_id})
+        assert not err and json_of(t)["script"] == 'action.goTo("true");', t
+        err, t = await call("updateScript", {"realm": "alpha", "scriptId": script_id, "description": "from the e2e test"})
+        assert not err and "updated" in t, t
+        err, t = await call("listScripts", {"realm": "alpha"})
+        assert not err and "E2E Decision" in t, t
+        graph = {"entryNodeId": "page", "nodes": {
+            "page": {"nodeType": "PageNode", "displayName": "Sign in", "connections": {"outcome": "check"},
+                     "config": {"nodes": [{"_id": "user", "nodeType": "ValidatedUsernameNode", "displayName": "Username"},
+                                          {"_id": "pass", "nodeType": "ValidatedPasswordNode", "displayName": "Password"}]}},
+            "check": {"nodeType": "DataStoreDecisionNode", "displayName": "Check", "connections": {"true": "success", "false": "failure"}, "config": {}},
+        }}
+        err, t = await call("createJourney", {"realm": "alpha", "journeyName": "E2E Login", "journeyData": graph})
+        assert not err and json_of(t)["success"] is True, t
+        mapping = json_of(t)["nodeIdMapping"]
+        err, t = await call("getJourney", {"realm": "alpha", "journeyName": "E2E Login"})
+        assert not err and mapping["check"] in t and mapping["user"] in t, "PageNode children carry their mapped ids: " + t
+        err, t = await call("updateJourney", {"realm": "alpha", "journeyName": "E2E Login", "description": "updated by e2e"})
+        assert not err, t
+        err, t = await call("updateJourneyNode", {"realm": "alpha", "nodeType": "DataStoreDecisionNode", "nodeId": mapping["check"], "config": {}})
+        assert not err, t
+        err, t = await call("setDefaultJourney", {"realm": "alpha", "journeyName": "E2E Login"})
+        assert not err, t
+        err, t = await call("getJourneyPreviewUrl", {"realm": "alpha", "journeyName": "E2E Login"})
+        assert not err and "authIndexValue=E2E" in t, t
+        err, t = await call("setDefaultJourney", {"realm": "alpha", "journeyName": "Login"})
+        assert not err, t
+        err, t = await call("deleteJourney", {"realm": "alpha", "journeyName": "E2E Login"})
+        assert not err, t
+        err, t = await call("deleteJourneyNodes", {"realm": "alpha", "nodes": [{"nodeType": "MessageNode", "nodeId": "00000000-0000-4000-8000-000000000000"}]})
+        assert not err and "00000000-0000-4000-8000-000000000000" in t, t
+        err, t = await call("deleteScript", {"realm": "alpha", "scriptId": script_id})
+        assert not err, t
 
         # Applications / OIDC apps (AM OAuth2 client + IDM application).
         err, t = await call("getOidcAppSchema", {"realm": "alpha"})

@@ -25,6 +25,8 @@
 //! # }
 //! ```
 
+mod am_scripts;
+mod am_trees;
 mod crest;
 mod esv;
 mod faults;

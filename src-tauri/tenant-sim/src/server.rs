@@ -78,12 +78,14 @@ fn environment(shared: &Shared, req: &Req) -> Resp {
 }
 
 /// `/am/json/…`: the realm OAuth2 provider probe of feature management (long realm form)
-/// and the OAuth2 client agents; the rest of AM is not simulated yet.
+/// the OAuth2 client agents, journeys (trees, nodes, realm authentication config) and scripts.
 fn am_json(shared: &Shared, req: &Req) -> Resp {
     let segs = req.segs();
     match segs.get(2..).unwrap_or_default() {
         ["realms", ..] => crate::features::handle(shared, req),
         [_, "realm-config", "agents", "OAuth2Client", ..] => crate::oidc::handle(shared, req),
+        [_, "realm-config", "authentication", ..] => crate::am_trees::handle(shared, req),
+        [_, "scripts", ..] | [_, "contexts", ..] => crate::am_scripts::handle(shared, req),
         _ => not_simulated(shared, req),
     }
 }

@@ -23,6 +23,8 @@ pub(crate) struct Shared {
     pub(crate) esv: Mutex<crate::esv::State>,
     pub(crate) features: Mutex<crate::features::State>,
     pub(crate) oidc: Mutex<crate::oidc::State>,
+    pub(crate) am_trees: Mutex<crate::am_trees::State>,
+    pub(crate) am_scripts: Mutex<crate::am_scripts::State>,
 }
 
 impl Shared {
@@ -40,6 +42,8 @@ impl Shared {
             esv: Mutex::new(crate::esv::State::seeded()),
             features: Mutex::new(crate::features::State::seeded()),
             oidc: Mutex::new(crate::oidc::State::seeded()),
+            am_trees: Mutex::new(crate::am_trees::State::seeded()),
+            am_scripts: Mutex::new(crate::am_scripts::State::seeded()),
         }
     }
 

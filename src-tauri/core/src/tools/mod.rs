@@ -5,8 +5,10 @@
 pub mod applications;
 pub mod esv;
 pub mod features;
+pub mod journeys;
 pub mod logs;
 pub mod managed_objects;
+pub mod scripts;
 pub mod themes;
 
 use std::collections::HashMap;
@@ -350,7 +352,12 @@ impl Registry {
         tools.extend(themes::tools());
         tools.extend(esv::tools());
         tools.extend(features::tools());
-        // The AM journeys, nodes and scripts family (18) will stand here.
+        // AM journeys, nodes and scripts: one family in the reference, registered in the
+        // code-unit order of its export names (`<name>Tool`).
+        let mut am = journeys::tools();
+        am.extend(scripts::tools());
+        am.sort_by_key(|t| format!("{}Tool", t.name));
+        tools.extend(am);
         tools.extend(applications::tools());
         if container_mode {
             tools.retain(|t| t.container);
@@ -395,15 +402,16 @@ mod tests {
     fn registry_orders_families_and_filters_container_mode() {
         let local = Registry::new(false);
         let names: Vec<&str> = local.tools().iter().map(|t| t.name).collect();
-        assert_eq!(names.len(), 34);
+        assert_eq!(names.len(), 52);
         // Families in the reference's order, each sorted by the code-unit order of the
         // reference's export names (`<name>Tool`).
-        let families: [(&str, usize); 6] = [
+        let families: [(&str, usize); 7] = [
             ("createManagedObjectDefinition", 11),
             ("getLogSources", 2),
             ("createTheme", 7),
             ("deleteVariable", 4),
             ("enableAiAgent", 4),
+            ("createJourney", 18),
             ("createOidcApp", 6),
         ];
         let mut start = 0;

@@ -1,0 +1,1492 @@
+//! AM journeys and nodes (12 of the AM family's 18 tools, contract §3.7; local mode only).
+//! Journeys are AM authentication trees under
+//! `/am/json/{realm}/realm-config/authentication/authenticationtrees/trees`, their node
+//! instances live under `…/nodes/{nodeType}/{nodeId}`, and the realm's default journey is
+//! `core.orgConfig` of `/am/json/{realm}/realm-config/authentication`.
+//!
+//! Deliberate fixes over the reference: the id mapping of `createJourney`/`updateJourney`
+//! is applied to PageNode children too; results are ordered deterministically (input order);
+//! `getJourney` fans out with bounded concurrency under the call's one token exchange and
+//! names the node request that failed; `updateJourney` refuses an unpaired
+//! `nodes`/`entryNodeId` before reading anything; error categories come from the HTTP
+//! status rather than from substrings of the error text.
+
+use std::collections::HashMap;
+use std::marker::PhantomData;
+
+use futures::stream::{self, StreamExt};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use schemars::JsonSchema;
+use serde::de::{MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+use serde_json::{json, Map, Number, Value};
+
+use super::{failure, format_success, pretty, tool, Args, CallCtx, Hints, Meta, Realm, ToolDef};
+use crate::tenant::{ApiRequest, ApiResponse, TenantError};
+use crate::validate::{self, ValidationError};
+
+const AM: &[&str] = &["fr:am:*"];
+/// `Accept-API-Version` of trees and nodes.
+const AM21: &str = "protocol=2.1,resource=1.0";
+/// `Accept-API-Version` of the realm authentication config.
+const V10: &str = "protocol=1.0,resource=1.0";
+/// Fields of `listJourneys` (form-encoded: the commas become `%2C`).
+const LIST_FIELDS: &str = "_id,description,identityResource,uiConfig,nodes,enabled,mustRun,maximumSessionTime,maximumIdleTime";
+/// The success terminal of every journey.
+pub const SUCCESS_NODE: &str = "70e691a5-1e33-4ac3-a356-e7b6d60d92e0";
+/// The failure terminal of every journey.
+pub const FAILURE_NODE: &str = "e301438c-0bd0-429c-ab0c-66126501069a";
+/// Concurrent node requests of one call, unless `AIC_FANOUT_LIMIT` says otherwise (1 = one
+/// request at a time).
+const DEFAULT_FANOUT: usize = 8;
+const MAX_FANOUT: usize = 32;
+/// Longest journey name, node id, node type, outcome id or target accepted.
+const MAX_NAME: usize = 256;
+/// Longest description or display name accepted.
+const MAX_TEXT: usize = 4096;
+/// Most nodes in one graph, node types in one details call, nodes in one batch delete.
+const MAX_NODES: usize = 500;
+const MAX_TYPES: usize = 100;
+
+/// D− Id+ OW
+const UPSERT: Hints = Hints {
+    read_only: None,
+    destructive: Some(false),
+    idempotent: Some(true),
+    open_world: Some(true),
+};
+/// RO (no network)
+const LOCAL_READ: Hints = Hints {
+    read_only: Some(true),
+    destructive: None,
+    idempotent: None,
+    open_world: None,
+};
+
+/// What `encodeURIComponent` leaves unencoded: ASCII alphanumerics and `-_.!~*'()`.
+const URI_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'!')
+    .remove(b'~')
+    .remove(b'*')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')');
+
+/// This module's tools (any order: the registry sorts the AM family).
+pub fn tools() -> Vec<ToolDef> {
+    vec![
+        tool(
+            Meta {
+                name: "listJourneys",
+                title: "List AM Journeys",
+                description: "List the authentication journeys (AM trees) of a realm with their description, identity resource, enabled flag, node map and session limits, plus defaultJourney: the journey the realm uses when no journey is named. Use getJourney to read one journey with its node details.",
+                scopes: AM,
+                hints: Hints::READ,
+                container: false,
+            },
+            list_journeys,
+        ),
+        tool(
+            Meta {
+                name: "getJourney",
+                title: "Get AM Journey (with Node Details)",
+                description: "Read one authentication journey: its entry node, nodes with their connections, static nodes and settings. Node schemas and configurations are included automatically in nodeData (schemas keyed by node type, configs keyed by node id, including the children of PageNodes), so no further calls are needed to see how each node is set up.",
+                scopes: AM,
+                hints: Hints::READ,
+                container: false,
+            },
+            get_journey,
+        ),
+        tool(
+            Meta {
+                name: "getNodeTypeDetails",
+                title: "Get Node Type Details",
+                description: "Get the configuration schema, the default configuration (template) and the outcomes of one or more node types, for example [\"PageNode\", \"DataStoreDecisionNode\"]. Use this before building or changing a journey to know each node's properties and outcome ids. A type that cannot be read is reported in its own entry (error) without failing the others; results come in the order given.",
+                scopes: AM,
+                hints: Hints::READ,
+                container: false,
+            },
+            get_node_type_details,
+        ),
+        tool(
+            Meta {
+                name: "getDynamicNodeOutcomes",
+                title: "Get Dynamic Node Outcomes",
+                description: "Ask AM which outcomes a node would have with a given configuration, for nodes whose outcomes depend on it. For a PageNode pass {\"nodes\": [{\"nodeType\": \"ValidatedUsernameNode\", \"_properties\": {}}, …]} (children without _id get one); for a ChoiceCollectorNode pass {\"choices\": [\"Email\", \"SMS\"]}; for a ScriptedDecisionNode pass {\"outcomes\": [\"true\", \"false\"]}. Consult getNodeTypeDetails for the schema of the configuration.",
+                scopes: AM,
+                hints: Hints::READ,
+                container: false,
+            },
+            get_dynamic_outcomes,
+        ),
+        tool(
+            Meta {
+                name: "listNodeTypes",
+                title: "List AM Node Types",
+                description: "List the node types that can be used in journeys of a realm (each with its _id, name and tags). Use getNodeTypeDetails for a type's schema and outcomes.",
+                scopes: AM,
+                hints: Hints::READ,
+                container: false,
+            },
+            list_node_types,
+        ),
+        tool(
+            Meta {
+                name: "createJourney",
+                title: "Create Journey",
+                description: "Create a journey from a simple graph, or overwrite it: this is an upsert, an existing journey with the same name is replaced. journeyData.nodes is keyed by node ids of your choice (readable ids such as \"login-page\" are turned into UUIDs, also for the _id of PageNode children; the mapping is returned as nodeIdMapping); each node has nodeType, displayName, connections (outcome id -> target node id, or \"success\"/\"failure\" for the journey's terminal nodes) and config. journeyData.entryNodeId names the first node. Example: {\"entryNodeId\": \"page\", \"nodes\": {\"page\": {\"nodeType\": \"PageNode\", \"displayName\": \"Sign in\", \"connections\": {\"outcome\": \"check\"}, \"config\": {\"nodes\": [{\"_id\": \"user\", \"nodeType\": \"ValidatedUsernameNode\", \"displayName\": \"Username\"}]}}, \"check\": {\"nodeType\": \"DataStoreDecisionNode\", \"displayName\": \"Check credentials\", \"connections\": {\"true\": \"success\", \"false\": \"failure\"}, \"config\": {}}}}. Use getNodeTypeDetails for each type's config and outcomes first.",
+                scopes: AM,
+                hints: UPSERT,
+                container: false,
+            },
+            create_journey,
+        ),
+        tool(
+            Meta {
+                name: "updateJourney",
+                title: "Update Journey",
+                description: "Update a journey: change its settings (description, identityResource, mustRun, innerTreeOnly, uiConfig, enabled, maximumSessionTime, maximumIdleTime in minutes) and/or replace its whole graph by giving nodes and entryNodeId together (same format as createJourney; readable ids become UUIDs and the mapping is returned). Settings not given keep their values; uiConfig replaces the whole object. Nodes that the new graph no longer uses are not deleted: remove them afterwards with deleteJourneyNodes.",
+                scopes: AM,
+                hints: UPSERT,
+                container: false,
+            },
+            update_journey,
+        ),
+        tool(
+            Meta {
+                name: "updateJourneyNode",
+                title: "Update Journey Node",
+                description: "Replace the configuration of one node instance (identified by its node type and UUID). This is a full replacement: read the current config with getJourney (nodeData.configs), change what is needed and send the whole config, for example {\"script\": \"3f2e…\", \"outcomes\": [\"true\", \"false\"], \"outputs\": [\"*\"], \"inputs\": [\"*\"]}. Fails if the node does not exist.",
+                scopes: AM,
+                hints: UPSERT,
+                container: false,
+            },
+            update_journey_node,
+        ),
+        tool(
+            Meta {
+                name: "deleteJourney",
+                title: "Delete Journey",
+                description: "Delete a journey. AM deletes the journey's node instances with it. Users can no longer sign in through it; this cannot be undone.",
+                scopes: AM,
+                hints: Hints::DESTRUCTIVE,
+                container: false,
+            },
+            delete_journey,
+        ),
+        tool(
+            Meta {
+                name: "deleteJourneyNodes",
+                title: "Delete Journey Nodes (Batch)",
+                description: "Delete node instances in bulk, for example the orphans left when updateJourney replaced a graph: [{\"nodeType\": \"MessageNode\", \"nodeId\": \"<uuid>\"}]. Deleting a journey already deletes its nodes, so this is only for nodes no journey uses. Each node's result (deleted, error) is reported in the order given; one failure does not stop the others.",
+                scopes: AM,
+                hints: Hints::DESTRUCTIVE,
+                container: false,
+            },
+            delete_journey_nodes,
+        ),
+        tool(
+            Meta {
+                name: "setDefaultJourney",
+                title: "Set Default Journey",
+                description: "Make a journey the realm's default authentication journey (used when a sign-in names no journey). The admin authentication journey is kept. The journey's existence is not checked: check the name with listJourneys first.",
+                scopes: AM,
+                hints: UPSERT,
+                container: false,
+            },
+            set_default_journey,
+        ),
+        tool(
+            Meta {
+                name: "getJourneyPreviewUrl",
+                title: "Get Journey Preview URL",
+                description: "Build the browser URL that runs a journey in the realm's hosted login pages, to try it out; without journeyName the realm's default journey. Sends no request.",
+                scopes: &[],
+                hints: LOCAL_READ,
+                container: false,
+            },
+            get_preview_url,
+        ),
+    ]
+}
+
+// ---------------------------------------------------------------------------------------
+// Shared helpers
+
+fn invalid(field: &str, message: impl Into<String>) -> ValidationError {
+    ValidationError {
+        field: field.to_string(),
+        message: message.into(),
+    }
+}
+
+/// A journey name or node type: a path segment (contract §4.1), printable, bounded.
+fn segment_rule(field: &str, value: &str) -> validate::Result {
+    validate::safe_segment(field, value)?;
+    validate::max_chars(field, value, MAX_NAME)?;
+    validate::no_control(field, value)
+}
+
+/// A short identifier that is not a path segment (graph keys, outcome ids, targets).
+fn name_rule(field: &str, value: &str) -> validate::Result {
+    validate::min_chars(field, value, 1)?;
+    validate::max_chars(field, value, MAX_NAME)?;
+    validate::no_control(field, value)
+}
+
+/// 8-4-4-4-12 hexadecimal digits, any case.
+pub fn is_uuid(s: &str) -> bool {
+    s.len() == 36
+        && s.char_indices().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => c == '-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+fn trees_path(realm: Realm) -> String {
+    format!("/am/json/{realm}/realm-config/authentication/authenticationtrees/trees")
+}
+
+fn nodes_path(realm: Realm) -> String {
+    format!("/am/json/{realm}/realm-config/authentication/authenticationtrees/nodes")
+}
+
+fn auth_config_path(realm: Realm) -> String {
+    format!("/am/json/{realm}/realm-config/authentication")
+}
+
+/// "AM headers": API version 2.1 and a JSON content type, also on body-less requests.
+fn am(req: ApiRequest) -> ApiRequest {
+    req.api_version(AM21).json_content_type()
+}
+
+/// "Auth-config headers".
+fn auth_config(req: ApiRequest) -> ApiRequest {
+    req.api_version(V10).json_content_type()
+}
+
+fn tree_request(method: fn(&str) -> ApiRequest, realm: Realm, name: &str) -> ApiRequest {
+    am(method(&trees_path(realm)).seg(name))
+}
+
+fn node_request(method: fn(&str) -> ApiRequest, realm: Realm, ty: &str, id: &str) -> ApiRequest {
+    am(method(&nodes_path(realm)).seg(ty).seg(id))
+}
+
+fn type_action(realm: Realm, ty: &str, action: &'static str) -> ApiRequest {
+    am(ApiRequest::post(&nodes_path(realm)).seg(ty)).query_literal(action)
+}
+
+/// The error category of the journey tools, from the HTTP status.
+pub fn category(e: &TenantError) -> &'static str {
+    match e.status() {
+        Some(401 | 403) => "unauthorized",
+        Some(404) => "not_found",
+        Some(400 | 422) => "invalid_request",
+        Some(_) => "transient",
+        None => match e {
+            TenantError::Auth(_) => "unauthorized",
+            _ => "transient",
+        },
+    }
+}
+
+/// How many node requests of one call run at once (`AIC_FANOUT_LIMIT`, default 8).
+fn fanout_limit() -> usize {
+    std::env::var("AIC_FANOUT_LIMIT")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .map(|n| n.clamp(1, MAX_FANOUT))
+        .unwrap_or(DEFAULT_FANOUT)
+}
+
+/// Sends the requests with bounded concurrency; results in request order.
+async fn send_all(
+    ctx: &CallCtx,
+    requests: Vec<ApiRequest>,
+) -> Vec<Result<ApiResponse, TenantError>> {
+    stream::iter(requests.into_iter().map(|req| {
+        let ctx = ctx.clone();
+        async move { ctx.send(req).await }
+    }))
+    .buffered(fanout_limit())
+    .collect()
+    .await
+}
+
+/// A path segment read from the tenant (a node id or type) about to be used in a path.
+fn stored_segment(what: &str, value: &str) -> Result<(), String> {
+    validate::safe_segment(what, value).map_err(|e| {
+        format!(
+            "cannot use the stored {what} in a request path: {}",
+            e.message
+        )
+    })
+}
+
+/// An object whose key order is kept (journey graphs and connections).
+#[derive(Debug, Clone)]
+pub struct Ordered<T>(Vec<(String, T)>);
+
+impl<T> Ordered<T> {
+    fn get(&self, key: &str) -> Option<&T> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+    fn contains(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Ordered<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = Ordered<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out: Vec<(String, T)> = Vec::new();
+                while let Some((k, v)) = map.next_entry::<String, T>()? {
+                    if let Some(slot) = out.iter_mut().find(|(key, _)| *key == k) {
+                        slot.1 = v;
+                    } else {
+                        out.push((k, v));
+                    }
+                }
+                Ok(Ordered(out))
+            }
+        }
+        d.deserialize_map(V(PhantomData))
+    }
+}
+
+/// One node of a journey graph.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(inline)]
+pub struct NodeDef {
+    /// The node type, for example "PageNode", "DataStoreDecisionNode" or
+    /// "ScriptedDecisionNode" (see listNodeTypes).
+    node_type: String,
+    /// The name shown in the journey editor, for example "Check credentials".
+    display_name: String,
+    /// Outcome id -> target: another node's id in this graph, or "success" / "failure",
+    /// for example {"true": "success", "false": "failure"}.
+    #[schemars(with = "HashMap<String, String>")]
+    connections: Ordered<String>,
+    /// The node's configuration (see getNodeTypeDetails), for example {} for a
+    /// DataStoreDecisionNode or {"nodes": [...]} for a PageNode.
+    config: Map<String, Value>,
+}
+
+/// The graph checks shared by createJourney and updateJourney (argument level).
+fn graph_rules(prefix: &str, entry: &str, nodes: &Ordered<NodeDef>) -> validate::Result {
+    name_rule(&format!("{prefix}entryNodeId"), entry)?;
+    if nodes.0.len() > MAX_NODES {
+        return Err(invalid(
+            &format!("{prefix}nodes"),
+            format!("has {} nodes; the limit is {MAX_NODES}", nodes.0.len()),
+        ));
+    }
+    for (key, node) in &nodes.0 {
+        let field = format!("{prefix}nodes.{key}");
+        name_rule(&field, key)?;
+        segment_rule(&format!("{field}.nodeType"), &node.node_type)?;
+        validate::max_chars(
+            &format!("{field}.displayName"),
+            &node.display_name,
+            MAX_TEXT,
+        )?;
+        for (outcome, target) in &node.connections.0 {
+            name_rule(&format!("{field}.connections"), outcome)?;
+            name_rule(&format!("{field}.connections.{outcome}"), target)?;
+        }
+    }
+    Ok(())
+}
+
+/// The structure errors of a graph (contract: all collected, joined by "; ").
+fn structure_errors(entry: &str, nodes: &Ordered<NodeDef>) -> Option<String> {
+    let mut errors = Vec::new();
+    if !nodes.contains(entry) {
+        errors.push(format!(
+            "entryNodeId \"{entry}\" does not reference a valid node"
+        ));
+    }
+    for (key, node) in &nodes.0 {
+        for (outcome, target) in &node.connections.0 {
+            if target == key {
+                errors.push(format!(
+                    "Node \"{key}\" outcome \"{outcome}\" cannot connect to itself"
+                ));
+                continue;
+            }
+            let alias =
+                target.eq_ignore_ascii_case("success") || target.eq_ignore_ascii_case("failure");
+            if !alias && !nodes.contains(target) {
+                errors.push(format!(
+                    "Node \"{key}\" outcome \"{outcome}\" references unknown target \"{target}\""
+                ));
+            }
+        }
+    }
+    if errors.is_empty() {
+        None
+    } else {
+        Some(format!("Invalid journey structure: {}", errors.join("; ")))
+    }
+}
+
+fn fresh_uuid() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+fn page_children(node: &NodeDef) -> Option<&Vec<Value>> {
+    if node.node_type != "PageNode" {
+        return None;
+    }
+    node.config.get("nodes").and_then(Value::as_array)
+}
+
+/// The transformed graph: the tree body's core and the id mapping.
+struct Transformed {
+    core: Map<String, Value>,
+    mapping: Map<String, Value>,
+}
+
+/// Turns the caller's graph into AM's tree shape (contract §3.7 "Transformation"), with
+/// the mapping applied to PageNode children as well.
+fn transform(journey_name: &str, entry: &str, nodes: &Ordered<NodeDef>) -> Transformed {
+    let mut ids: Vec<(String, String)> = Vec::new();
+    let map_id = |ids: &mut Vec<(String, String)>, key: &str| {
+        if !ids.iter().any(|(k, _)| k == key) {
+            let id = if is_uuid(key) {
+                key.to_string()
+            } else {
+                fresh_uuid()
+            };
+            ids.push((key.to_string(), id));
+        }
+    };
+    for (key, _) in &nodes.0 {
+        map_id(&mut ids, key);
+    }
+    for (_, node) in &nodes.0 {
+        for child in page_children(node).into_iter().flatten() {
+            if let Some(id) = child.get("_id").and_then(Value::as_str) {
+                map_id(&mut ids, id);
+            }
+        }
+    }
+    let lookup = |key: &str| -> Option<String> {
+        ids.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+    };
+    let resolve = |target: &str| -> String {
+        if target.eq_ignore_ascii_case("success") {
+            SUCCESS_NODE.to_string()
+        } else if target.eq_ignore_ascii_case("failure") {
+            FAILURE_NODE.to_string()
+        } else {
+            lookup(target).unwrap_or_else(|| target.to_string())
+        }
+    };
+    let mut out_nodes = Map::new();
+    for (key, node) in &nodes.0 {
+        let id = lookup(key).unwrap_or_else(|| key.clone());
+        let connections: Map<String, Value> = node
+            .connections
+            .0
+            .iter()
+            .map(|(o, t)| (o.clone(), Value::String(resolve(t))))
+            .collect();
+        let mut config = node.config.clone();
+        config.insert("_id".into(), Value::String(id.clone()));
+        if node.node_type == "PageNode" {
+            if let Some(Value::Array(children)) = config.get_mut("nodes") {
+                for child in children.iter_mut() {
+                    if let Value::Object(c) = child {
+                        let new_id = match c.get("_id") {
+                            Some(Value::String(old)) => lookup(old).unwrap_or_else(|| old.clone()),
+                            Some(other) => match other {
+                                Value::Null => fresh_uuid(),
+                                _ => continue,
+                            },
+                            None => fresh_uuid(),
+                        };
+                        c.insert("_id".into(), Value::String(new_id));
+                    }
+                }
+            }
+        }
+        out_nodes.insert(
+            id,
+            json!({
+                "nodeType": node.node_type,
+                "displayName": node.display_name,
+                "connections": connections,
+                "config": config,
+            }),
+        );
+    }
+    let mut core = Map::new();
+    core.insert("_id".into(), Value::String(journey_name.to_string()));
+    core.insert("entryNodeId".into(), Value::String(resolve(entry)));
+    core.insert("nodes".into(), Value::Object(out_nodes));
+    core.insert(
+        "staticNodes".into(),
+        json!({
+            "startNode": {"x": 50, "y": 250},
+            SUCCESS_NODE: {"x": 550, "y": 150},
+            FAILURE_NODE: {"x": 550, "y": 350},
+        }),
+    );
+    let mapping = ids
+        .into_iter()
+        .map(|(k, v)| (k, Value::String(v)))
+        .collect();
+    Transformed { core, mapping }
+}
+
+// ---------------------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RealmArgs {
+    /// Realm: alpha or bravo.
+    realm: Realm,
+}
+
+impl Args for RealmArgs {}
+
+async fn list_journeys(ctx: CallCtx, a: RealmArgs) -> Result<String, String> {
+    let realm = a.realm;
+    let prefix = format!("Failed to list journeys in realm \"{realm}\"");
+    let trees = am(ApiRequest::get(&trees_path(realm)))
+        .query("_queryFilter", "true")
+        .query("_pageSize", "-1")
+        .query("_fields", LIST_FIELDS);
+    let config = auth_config(ApiRequest::get(&auth_config_path(realm)));
+    let (trees, config) = futures::join!(ctx.send(trees), ctx.send(config));
+    let trees = trees.map_err(|e| failure(&prefix, e))?;
+    let config = config.map_err(|e| failure(&prefix, e))?;
+    let default = config
+        .body
+        .get("core")
+        .and_then(|c| c.get("orgConfig"))
+        .filter(|v| !v.is_null())
+        .cloned()
+        .unwrap_or(Value::Null);
+    let mut out = match trees.body {
+        Value::Object(m) => m,
+        other => {
+            let mut m = Map::new();
+            m.insert("result".into(), other);
+            m
+        }
+    };
+    out.insert("defaultJourney".into(), default);
+    Ok(format_success(&Value::Object(out), &trees.transaction_id))
+}
+
+// ---------------------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct JourneyArgs {
+    /// Realm of the journey: alpha or bravo.
+    realm: Realm,
+    /// The journey's name (its _id), for example "Login".
+    #[schemars(length(min = 1))]
+    journey_name: String,
+}
+
+impl Args for JourneyArgs {
+    fn validate(&self) -> validate::Result {
+        segment_rule("journeyName", &self.journey_name)
+    }
+}
+
+/// One request of getJourney's fan-out.
+#[derive(Debug, Clone)]
+enum Fetch {
+    Schema(String),
+    Config { id: String, ty: String },
+}
+
+async fn fetch(
+    ctx: &CallCtx,
+    realm: Realm,
+    job: Fetch,
+) -> (Fetch, Result<ApiResponse, TenantError>) {
+    let req = match &job {
+        Fetch::Schema(ty) => type_action(realm, ty, "_action=schema").json(json!({})),
+        Fetch::Config { id, ty } => node_request(ApiRequest::get, realm, ty, id),
+    };
+    let r = ctx.send(req).await;
+    (job, r)
+}
+
+/// Runs the jobs with bounded concurrency; results in job order.
+async fn fetch_all(
+    ctx: &CallCtx,
+    realm: Realm,
+    jobs: Vec<Fetch>,
+) -> Vec<(Fetch, Result<ApiResponse, TenantError>)> {
+    stream::iter(jobs.into_iter().map(|j| {
+        let ctx = ctx.clone();
+        async move { fetch(&ctx, realm, j).await }
+    }))
+    .buffered(fanout_limit())
+    .collect()
+    .await
+}
+
+/// Stores the fetched schemas and configs; the first failed schema, else the first failed
+/// config, fails the call (in request order, so the report is deterministic).
+fn absorb(
+    results: Vec<(Fetch, Result<ApiResponse, TenantError>)>,
+    schemas: &mut Map<String, Value>,
+    configs: &mut Map<String, Value>,
+) -> Result<(), (String, &'static str)> {
+    let mut first_schema: Option<(String, &'static str)> = None;
+    let mut first_config: Option<(String, &'static str)> = None;
+    for (job, r) in results {
+        match (job, r) {
+            (Fetch::Schema(ty), Ok(resp)) => {
+                schemas.insert(ty, resp.body);
+            }
+            (Fetch::Config { id, .. }, Ok(resp)) => {
+                configs.insert(id, resp.body);
+            }
+            (Fetch::Schema(ty), Err(e)) => {
+                if first_schema.is_none() {
+                    first_schema =
+                        Some((format!("schema for node type \"{ty}\": {e}"), category(&e)));
+                }
+            }
+            (Fetch::Config { id, ty }, Err(e)) => {
+                if first_config.is_none() {
+                    first_config = Some((
+                        format!("config for node \"{id}\" ({ty}): {e}"),
+                        category(&e),
+                    ));
+                }
+            }
+        }
+    }
+    match first_schema.or(first_config) {
+        Some(f) => Err(f),
+        None => Ok(()),
+    }
+}
+
+async fn get_journey(ctx: CallCtx, a: JourneyArgs) -> Result<String, String> {
+    let (realm, name) = (a.realm, a.journey_name.as_str());
+    let fail = |category: &str, err: &dyn std::fmt::Display| {
+        format!("Failed to get journey \"{name}\" in realm \"{realm}\" [{category}]: {err}")
+    };
+    let journey = ctx
+        .send(tree_request(ApiRequest::get, realm, name))
+        .await
+        .map_err(|e| fail(category(&e), &e))?;
+    let Some(nodes) = journey
+        .body
+        .get("nodes")
+        .and_then(Value::as_object)
+        .filter(|n| !n.is_empty())
+    else {
+        return Ok(format_success(&journey.body, &journey.transaction_id));
+    };
+    // Top-level nodes: one schema per distinct type, one config per node.
+    let mut types: Vec<String> = Vec::new();
+    let mut node_jobs = Vec::new();
+    for (id, node) in nodes {
+        let Some(ty) = node.get("nodeType").and_then(Value::as_str) else {
+            continue;
+        };
+        stored_segment("node id", id).map_err(|e| fail("invalid_request", &e))?;
+        stored_segment("node type", ty).map_err(|e| fail("invalid_request", &e))?;
+        if !types.iter().any(|t| t == ty) {
+            types.push(ty.to_string());
+        }
+        node_jobs.push(Fetch::Config {
+            id: id.clone(),
+            ty: ty.to_string(),
+        });
+    }
+    let top_level: Vec<(String, String)> = node_jobs
+        .iter()
+        .filter_map(|j| match j {
+            Fetch::Config { id, ty } => Some((id.clone(), ty.clone())),
+            Fetch::Schema(_) => None,
+        })
+        .collect();
+    let mut jobs: Vec<Fetch> = types.iter().cloned().map(Fetch::Schema).collect();
+    jobs.extend(node_jobs);
+    let mut schemas = Map::new();
+    let mut configs = Map::new();
+    let results = fetch_all(&ctx, realm, jobs).await;
+    absorb(results, &mut schemas, &mut configs).map_err(|(e, c)| fail(c, &e))?;
+
+    // PageNode children, one level.
+    let mut child_types: Vec<String> = Vec::new();
+    let mut child_jobs = Vec::new();
+    for (id, ty) in &top_level {
+        if ty != "PageNode" {
+            continue;
+        }
+        let children = configs
+            .get(id)
+            .and_then(|c| c.get("nodes"))
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        for child in children {
+            let (Some(cid), Some(cty)) = (
+                child.get("_id").and_then(Value::as_str),
+                child.get("nodeType").and_then(Value::as_str),
+            ) else {
+                continue;
+            };
+            stored_segment("node id", cid).map_err(|e| fail("invalid_request", &e))?;
+            stored_segment("node type", cty).map_err(|e| fail("invalid_request", &e))?;
+            if !schemas.contains_key(cty) && !child_types.iter().any(|t| t == cty) {
+                child_types.push(cty.to_string());
+            }
+            child_jobs.push(Fetch::Config {
+                id: cid.to_string(),
+                ty: cty.to_string(),
+            });
+        }
+    }
+    if !child_jobs.is_empty() {
+        let mut jobs: Vec<Fetch> = child_types.into_iter().map(Fetch::Schema).collect();
+        jobs.extend(child_jobs);
+        let results = fetch_all(&ctx, realm, jobs).await;
+        absorb(results, &mut schemas, &mut configs).map_err(|(e, c)| fail(c, &e))?;
+    }
+    let mut out = match journey.body {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    };
+    out.insert(
+        "nodeData".into(),
+        json!({"schemas": schemas, "configs": configs}),
+    );
+    Ok(format_success(&Value::Object(out), &journey.transaction_id))
+}
+
+// ---------------------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeTypesArgs {
+    /// Realm: alpha or bravo.
+    realm: Realm,
+    /// The node types, for example ["PageNode", "ScriptedDecisionNode"].
+    #[schemars(length(min = 1))]
+    node_types: Vec<String>,
+}
+
+impl Args for NodeTypesArgs {
+    fn validate(&self) -> validate::Result {
+        if self.node_types.is_empty() {
+            return Err(invalid("nodeTypes", "must contain at least 1 node type"));
+        }
+        if self.node_types.len() > MAX_TYPES {
+            return Err(invalid(
+                "nodeTypes",
+                format!(
+                    "has {} entries; the limit is {MAX_TYPES}",
+                    self.node_types.len()
+                ),
+            ));
+        }
+        for (i, t) in self.node_types.iter().enumerate() {
+            segment_rule(&format!("nodeTypes[{i}]"), t)?;
+        }
+        Ok(())
+    }
+}
+
+const TYPE_ACTIONS: [(&str, &str); 3] = [
+    ("schema", "_action=schema"),
+    ("template", "_action=template"),
+    ("outcomes", "_action=listOutcomes"),
+];
+
+async fn get_node_type_details(ctx: CallCtx, a: NodeTypesArgs) -> Result<String, String> {
+    let realm = a.realm;
+    let mut types: Vec<String> = Vec::new();
+    for t in a.node_types {
+        if !types.contains(&t) {
+            types.push(t);
+        }
+    }
+    let jobs: Vec<(usize, usize)> = (0..types.len())
+        .flat_map(|t| (0..TYPE_ACTIONS.len()).map(move |k| (t, k)))
+        .collect();
+    let requests: Vec<ApiRequest> = jobs
+        .into_iter()
+        .map(|(t, k)| type_action(realm, &types[t], TYPE_ACTIONS[k].1).json(json!({})))
+        .collect();
+    let results = send_all(&ctx, requests).await;
+    let mut out = Map::new();
+    let (mut ok, mut failed) = (0, 0);
+    let mut results = results.into_iter();
+    for ty in &types {
+        let mut data: Vec<Value> = Vec::new();
+        let mut error: Option<String> = None;
+        for (label, _) in TYPE_ACTIONS {
+            match results.next() {
+                Some(Ok(r)) => data.push(r.body),
+                Some(Err(e)) => {
+                    if error.is_none() {
+                        error = Some(format!("{label}: {e}"));
+                    }
+                }
+                None => {
+                    if error.is_none() {
+                        error = Some(format!("{label}: no response"));
+                    }
+                }
+            }
+        }
+        let entry = match error {
+            None => {
+                ok += 1;
+                let mut d = data.into_iter();
+                json!({
+                    "nodeType": ty,
+                    "schema": d.next().unwrap_or(Value::Null),
+                    "template": d.next().unwrap_or(Value::Null),
+                    "outcomes": d.next().unwrap_or(Value::Null),
+                    "error": null,
+                })
+            }
+            Some(e) => {
+                failed += 1;
+                json!({"nodeType": ty, "schema": null, "template": null, "outcomes": null, "error": e})
+            }
+        };
+        out.insert(ty.clone(), entry);
+    }
+    Ok(pretty(&json!({
+        "realm": realm,
+        "results": out,
+        "successCount": ok,
+        "errorCount": failed,
+    })))
+}
+
+// ---------------------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DynamicOutcomesArgs {
+    /// Realm: alpha or bravo.
+    realm: Realm,
+    /// The node type, for example "PageNode", "ChoiceCollectorNode" or
+    /// "ScriptedDecisionNode".
+    #[schemars(length(min = 1))]
+    node_type: String,
+    /// The node configuration to evaluate, for example {"outcomes": ["true", "false"]} for
+    /// a ScriptedDecisionNode or {"nodes": [{"nodeType": "ValidatedUsernameNode",
+    /// "_properties": {}}]} for a PageNode.
+    config: Map<String, Value>,
+}
+
+impl Args for DynamicOutcomesArgs {
+    fn validate(&self) -> validate::Result {
+        segment_rule("nodeType", &self.node_type)
+    }
+}
+
+async fn get_dynamic_outcomes(ctx: CallCtx, a: DynamicOutcomesArgs) -> Result<String, String> {
+    let (realm, ty) = (a.realm, a.node_type.as_str());
+    let prefix = format!("Failed to get dynamic outcomes for \"{ty}\" in realm \"{realm}\"");
+    let mut config = a.config.clone();
+    if ty == "PageNode" {
+        if let Some(Value::Array(children)) = config.get_mut("nodes") {
+            for child in children.iter_mut() {
+                if let Value::Object(c) = child {
+                    if !c.contains_key("_id") {
+                        c.insert("_id".into(), Value::String(fresh_uuid()));
+                    }
+                }
+            }
+        }
+    }
+    let r = ctx
+        .send(type_action(realm, ty, "_action=listOutcomes").json(Value::Object(config)))
+        .await
+        .map_err(|e| failure(&prefix, e))?;
+    Ok(format_success(
+        &json!({"realm": realm, "nodeType": ty, "outcomes": r.body}),
+        &r.transaction_id,
+    ))
+}
+
+// ---------------------------------------------------------------------------------------
+
+async fn list_node_types(ctx: CallCtx, a: RealmArgs) -> Result<String, String> {
+    let realm = a.realm;
+    let prefix = format!("Failed to list node types in realm \"{realm}\"");
+    let r = ctx
+        .send(
+            am(ApiRequest::post(&nodes_path(realm)))
+                .query_literal("_action=getAllTypes")
+                .json(json!({})),
+        )
+        .await
+        .map_err(|e| failure(&prefix, e))?;
+    let types = r
+        .body
+        .get("result")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let count = types.len();
+    Ok(format_success(
+        &json!({"realm": realm, "nodeTypes": types, "count": count}),
+        &r.transaction_id,
+    ))
+}
+
+// ---------------------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(inline)]
+pub struct JourneyData {
+    /// The id (key in nodes) of the first node, for example "login-page".
+    entry_node_id: String,
+    /// The nodes, keyed by ids of your choice (UUIDs are kept, other ids replaced).
+    #[schemars(with = "HashMap<String, NodeDef>")]
+    nodes: Ordered<NodeDef>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateJourneyArgs {
+    /// Realm of the journey: alpha or bravo.
+    realm: Realm,
+    /// The journey's name (its _id), for example "PasswordlessLogin". An existing journey
+    /// with this name is replaced.
+    #[schemars(length(min = 1))]
+    journey_name: String,
+    /// What the journey is for, shown in the admin console.
+    description: Option<String>,
+    /// The identity object type the journey signs in, in the form
+    /// managed/<realm>_<objectType>, for example "managed/alpha_user".
+    identity_resource: Option<String>,
+    /// The graph: {"entryNodeId": "<node id>", "nodes": {"<node id>": {"nodeType",
+    /// "displayName", "connections", "config"}}}.
+    journey_data: JourneyData,
+}
+
+fn metadata_rules(
+    description: &Option<String>,
+    identity_resource: &Option<String>,
+) -> validate::Result {
+    if let Some(d) = description {
+        validate::max_chars("description", d, MAX_TEXT)?;
+    }
+    if let Some(r) = identity_resource {
+        validate::max_chars("identityResource", r, MAX_NAME)?;
+        validate::no_control("identityResource", r)?;
+    }
+    Ok(())
+}
+
+impl Args for CreateJourneyArgs {
+    fn validate(&self) -> validate::Result {
+        segment_rule("journeyName", &self.journey_name)?;
+        metadata_rules(&self.description, &self.identity_resource)?;
+        graph_rules(
+            "journeyData.",
+            &self.journey_data.entry_node_id,
+            &self.journey_data.nodes,
+        )
+    }
+}
+
+async fn create_journey(ctx: CallCtx, a: CreateJourneyArgs) -> Result<String, String> {
+    let (realm, name) = (a.realm, a.journey_name.as_str());
+    let data = &a.journey_data;
+    if let Some(e) = structure_errors(&data.entry_node_id, &data.nodes) {
+        return Err(e);
+    }
+    let t = transform(name, &data.entry_node_id, &data.nodes);
+    let mut body = t.core;
+    if let Some(d) = a.description.as_ref().filter(|d| !d.is_empty()) {
+        body.insert("description".into(), Value::String(d.clone()));
+    }
+    if let Some(r) = a.identity_resource.as_ref().filter(|r| !r.is_empty()) {
+        body.insert("identityResource".into(), Value::String(r.clone()));
+    }
+    let r = ctx
+        .send(tree_request(ApiRequest::put, realm, name).json(Value::Object(body)))
+        .await
+        .map_err(|e| {
+            format!(
+                "Failed to create journey \"{name}\" [{}]: {e}",
+                category(&e)
+            )
+        })?;
+    Ok(format_success(
+        &json!({"success": true, "journeyName": name, "nodeIdMapping": t.mapping}),
+        &r.transaction_id,
+    ))
+}
+
+// ---------------------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateJourneyArgs {
+    /// Realm of the journey: alpha or bravo.
+    realm: Realm,
+    /// The journey's name (its _id), for example "Login".
+    #[schemars(length(min = 1))]
+    journey_name: String,
+    /// New description.
+    description: Option<String>,
+    /// New identity resource, for example "managed/alpha_user".
+    identity_resource: Option<String>,
+    /// Whether the journey runs even when the user already has a session.
+    must_run: Option<bool>,
+    /// Whether the journey can only be used inside another journey (InnerTreeEvaluatorNode).
+    inner_tree_only: Option<bool>,
+    /// New UI configuration; replaces the whole object, for example
+    /// {"categories": "[\"Authentication\"]"}.
+    ui_config: Option<Map<String, Value>>,
+    /// Whether users can run the journey.
+    enabled: Option<bool>,
+    /// Maximum session time in minutes, for example 120.
+    maximum_session_time: Option<Number>,
+    /// Maximum idle time in minutes, for example 30.
+    maximum_idle_time: Option<Number>,
+    /// With nodes: the id (key in nodes) of the new first node.
+    entry_node_id: Option<String>,
+    /// With entryNodeId: the complete new graph, in createJourney's format.
+    #[schemars(with = "Option<HashMap<String, NodeDef>>")]
+    #[serde(default)]
+    nodes: Option<Ordered<NodeDef>>,
+}
+
+/// The ten accepted fields, in the reference's order.
+const UPDATE_FIELDS: &str = "description, identityResource, mustRun, innerTreeOnly, uiConfig, enabled, maximumSessionTime, maximumIdleTime, nodes, entryNodeId";
+
+impl Args for UpdateJourneyArgs {
+    fn validate(&self) -> validate::Result {
+        segment_rule("journeyName", &self.journey_name)?;
+        metadata_rules(&self.description, &self.identity_resource)?;
+        for (field, n) in [
+            ("maximumSessionTime", &self.maximum_session_time),
+            ("maximumIdleTime", &self.maximum_idle_time),
+        ] {
+            if let Some(n) = n {
+                if n.as_f64().map(|f| f < 0.0).unwrap_or(true) {
+                    return Err(invalid(field, "must be a number of minutes, 0 or more"));
+                }
+            }
+        }
+        if let Some(entry) = &self.entry_node_id {
+            name_rule("entryNodeId", entry)?;
+        }
+        if let (Some(entry), Some(nodes)) = (&self.entry_node_id, &self.nodes) {
+            graph_rules("", entry, nodes)?;
+        }
+        Ok(())
+    }
+}
+
+impl UpdateJourneyArgs {
+    /// The supplied metadata, in the reference's order.
+    fn metadata(&self) -> Map<String, Value> {
+        let mut m = Map::new();
+        let mut put = |k: &str, v: Option<Value>| {
+            if let Some(v) = v {
+                m.insert(k.into(), v);
+            }
+        };
+        put("description", self.description.clone().map(Value::String));
+        put(
+            "identityResource",
+            self.identity_resource.clone().map(Value::String),
+        );
+        put("mustRun", self.must_run.map(Value::Bool));
+        put("innerTreeOnly", self.inner_tree_only.map(Value::Bool));
+        put("uiConfig", self.ui_config.clone().map(Value::Object));
+        put("enabled", self.enabled.map(Value::Bool));
+        put(
+            "maximumSessionTime",
+            self.maximum_session_time.clone().map(Value::Number),
+        );
+        put(
+            "maximumIdleTime",
+            self.maximum_idle_time.clone().map(Value::Number),
+        );
+        m
+    }
+}
+
+async fn update_journey(ctx: CallCtx, a: UpdateJourneyArgs) -> Result<String, String> {
+    let (realm, name) = (a.realm, a.journey_name.as_str());
+    let metadata = a.metadata();
+    if metadata.is_empty() && a.nodes.is_none() && a.entry_node_id.is_none() {
+        return Err(format!(
+            "No updates provided. Specify at least one of: {UPDATE_FIELDS}"
+        ));
+    }
+    let graph = match (&a.nodes, &a.entry_node_id) {
+        (Some(_), None) => {
+            return Err("nodes was given without entryNodeId: a new graph needs both nodes and entryNodeId (the id of its first node).".into())
+        }
+        (None, Some(_)) => {
+            return Err("entryNodeId was given without nodes: the entry node can only change together with the whole graph; pass nodes (the complete graph) as well.".into())
+        }
+        (Some(nodes), Some(entry)) => {
+            if let Some(e) = structure_errors(entry, nodes) {
+                return Err(e);
+            }
+            Some(transform(name, entry, nodes))
+        }
+        (None, None) => None,
+    };
+    let fail = |e: TenantError| {
+        format!(
+            "Failed to update journey \"{name}\" [{}]: {e}",
+            category(&e)
+        )
+    };
+    let current = ctx
+        .send(tree_request(ApiRequest::get, realm, name))
+        .await
+        .map_err(fail)?;
+    let mut body = match current.body {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    };
+    body.remove("_rev");
+    let mut mapping = None;
+    if let Some(t) = graph {
+        body.extend(t.core);
+        mapping = Some(t.mapping);
+    }
+    body.extend(metadata);
+    let r = ctx
+        .send(tree_request(ApiRequest::put, realm, name).json(Value::Object(body)))
+        .await
+        .map_err(fail)?;
+    let mut out = json!({"success": true, "journeyName": name});
+    if let (Some(m), Some(o)) = (mapping, out.as_object_mut()) {
+        o.insert("nodeIdMapping".into(), Value::Object(m));
+    }
+    Ok(format_success(&out, &r.transaction_id))
+}
+
+// ---------------------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateNodeArgs {
+    /// Realm of the node: alpha or bravo.
+    realm: Realm,
+    /// The node's type, for example "ScriptedDecisionNode".
+    #[schemars(length(min = 1))]
+    node_type: String,
+    /// The node's id (a UUID), for example "5b5a3c7e-8f1d-4a3b-9c2e-1d2f3a4b5c6d".
+    #[schemars(extend("format" = "uuid"))]
+    node_id: String,
+    /// The complete new configuration (full replacement), for example {"outcomes":
+    /// ["true", "false"], "script": "<script id>", "inputs": ["*"], "outputs": ["*"]}.
+    config: Map<String, Value>,
+}
+
+impl Args for UpdateNodeArgs {
+    fn validate(&self) -> validate::Result {
+        segment_rule("nodeType", &self.node_type)?;
+        if !is_uuid(&self.node_id) {
+            return Err(invalid(
+                "nodeId",
+                format!(
+                    "'{}' must be a UUID (8-4-4-4-12 hexadecimal digits)",
+                    self.node_id.chars().take(64).collect::<String>()
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+async fn update_journey_node(ctx: CallCtx, a: UpdateNodeArgs) -> Result<String, String> {
+    let (realm, ty, id) = (a.realm, a.node_type.as_str(), a.node_id.as_str());
+    let fail = |e: TenantError| format!("Failed to update node \"{id}\" [{}]: {e}", category(&e));
+    ctx.send(node_request(ApiRequest::get, realm, ty, id))
+        .await
+        .map_err(fail)?;
+    let mut body = Map::new();
+    body.insert("_id".into(), Value::String(id.to_string()));
+    body.extend(a.config);
+    let r = ctx
+        .send(node_request(ApiRequest::put, realm, ty, id).json(Value::Object(body)))
+        .await
+        .map_err(fail)?;
+    Ok(format_success(
+        &json!({"success": true, "nodeType": ty, "nodeId": id}),
+        &r.transaction_id,
+    ))
+}
+
+// ---------------------------------------------------------------------------------------
+
+async fn delete_journey(ctx: CallCtx, a: JourneyArgs) -> Result<String, String> {
+    let (realm, name) = (a.realm, a.journey_name.as_str());
+    let r = ctx
+        .send(tree_request(ApiRequest::delete, realm, name))
+        .await
+        .map_err(|e| {
+            format!(
+                "Failed to delete journey \"{name}\" [{}]: {e}",
+                category(&e)
+            )
+        })?;
+    Ok(format_success(
+        &json!({
+            "success": true,
+            "journeyName": name,
+            "message": format!("Journey \"{name}\" and all its nodes deleted from realm \"{realm}\""),
+        }),
+        &r.transaction_id,
+    ))
+}
+
+// ---------------------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(inline)]
+pub struct NodeRef {
+    /// The node's type, for example "MessageNode".
+    #[schemars(length(min = 1))]
+    node_type: String,
+    /// The node's id, for example "5b5a3c7e-8f1d-4a3b-9c2e-1d2f3a4b5c6d".
+    #[schemars(length(min = 1))]
+    node_id: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeleteNodesArgs {
+    /// Realm of the nodes: alpha or bravo.
+    realm: Realm,
+    /// The nodes to delete, for example [{"nodeType": "MessageNode", "nodeId":
+    /// "5b5a3c7e-8f1d-4a3b-9c2e-1d2f3a4b5c6d"}].
+    #[schemars(length(min = 1))]
+    nodes: Vec<NodeRef>,
+}
+
+impl Args for DeleteNodesArgs {
+    fn validate(&self) -> validate::Result {
+        if self.nodes.is_empty() {
+            return Err(invalid("nodes", "must contain at least 1 node"));
+        }
+        if self.nodes.len() > MAX_NODES {
+            return Err(invalid(
+                "nodes",
+                format!("has {} entries; the limit is {MAX_NODES}", self.nodes.len()),
+            ));
+        }
+        for (i, n) in self.nodes.iter().enumerate() {
+            segment_rule(&format!("nodes[{i}].nodeType"), &n.node_type)?;
+            segment_rule(&format!("nodes[{i}].nodeId"), &n.node_id)?;
+        }
+        Ok(())
+    }
+}
+
+async fn delete_journey_nodes(ctx: CallCtx, a: DeleteNodesArgs) -> Result<String, String> {
+    let realm = a.realm;
+    let requests: Vec<ApiRequest> = a
+        .nodes
+        .iter()
+        .map(|n| node_request(ApiRequest::delete, realm, &n.node_type, &n.node_id))
+        .collect();
+    let results = send_all(&ctx, requests).await;
+    let (mut ok, mut failed) = (0, 0);
+    let rows: Vec<Value> = a
+        .nodes
+        .iter()
+        .zip(results)
+        .map(|(n, r)| {
+            let error = match r {
+                Ok(_) => {
+                    ok += 1;
+                    Value::Null
+                }
+                Err(e) => {
+                    failed += 1;
+                    Value::String(e.to_string())
+                }
+            };
+            json!({
+                "nodeType": n.node_type,
+                "nodeId": n.node_id,
+                "deleted": error.is_null(),
+                "error": error,
+            })
+        })
+        .collect();
+    Ok(pretty(&json!({
+        "realm": realm,
+        "results": rows,
+        "successCount": ok,
+        "errorCount": failed,
+    })))
+}
+
+// ---------------------------------------------------------------------------------------
+
+async fn set_default_journey(ctx: CallCtx, a: JourneyArgs) -> Result<String, String> {
+    let (realm, name) = (a.realm, a.journey_name.as_str());
+    let fail = |e: TenantError| format!("Failed to set default journey [{}]: {e}", category(&e));
+    let config = ctx
+        .send(auth_config(ApiRequest::get(&auth_config_path(realm))))
+        .await
+        .map_err(fail)?;
+    let admin = config
+        .body
+        .get("core")
+        .and_then(|c| c.get("adminAuthModule"))
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .unwrap_or("Login")
+        .to_string();
+    let r = ctx
+        .send(
+            auth_config(ApiRequest::put(&auth_config_path(realm)))
+                .json(json!({"orgConfig": name, "adminAuthModule": admin})),
+        )
+        .await
+        .map_err(fail)?;
+    Ok(format_success(
+        &json!({
+            "success": true,
+            "realm": realm,
+            "defaultJourney": name,
+            "message": format!("Default journey for realm \"{realm}\" set to \"{name}\""),
+        }),
+        &r.transaction_id,
+    ))
+}
+
+// ---------------------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PreviewArgs {
+    /// Realm of the journey: alpha or bravo.
+    realm: Realm,
+    /// The journey to run, for example "Login"; without it the realm's default journey.
+    #[schemars(length(min = 1))]
+    journey_name: Option<String>,
+}
+
+impl Args for PreviewArgs {
+    fn validate(&self) -> validate::Result {
+        match &self.journey_name {
+            Some(n) => segment_rule("journeyName", n),
+            None => Ok(()),
+        }
+    }
+}
+
+async fn get_preview_url(ctx: CallCtx, a: PreviewArgs) -> Result<String, String> {
+    let realm = a.realm;
+    let origin = ctx.inner.session.client().tenant().origin();
+    let mut url = format!("{origin}/am/XUI/?realm=/{realm}");
+    if let Some(name) = &a.journey_name {
+        url.push_str("&authIndexType=service&authIndexValue=");
+        url.push_str(&utf8_percent_encode(name, URI_COMPONENT).to_string());
+    }
+    Ok(pretty(&json!({
+        "realm": realm,
+        "journeyName": a.journey_name.as_deref().unwrap_or("(default)"),
+        "previewUrl": url,
+    })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn graph(v: Value) -> Ordered<NodeDef> {
+        serde_json::from_value(v).expect("graph")
+    }
+
+    #[test]
+    fn uuid_test_accepts_any_case_only() {
+        assert!(is_uuid(SUCCESS_NODE));
+        assert!(is_uuid("70E691A5-1E33-4AC3-A356-E7B6D60D92E0"));
+        assert!(!is_uuid("70e691a5-1e33-4ac3-a356-e7b6d60d92e"));
+        assert!(!is_uuid("70e691a5x1e33-4ac3-a356-e7b6d60d92e0"));
+        assert!(!is_uuid("zze691a5-1e33-4ac3-a356-e7b6d60d92e0"));
+    }
+
+    #[test]
+    fn structure_errors_are_collected() {
+        let g = graph(json!({
+            "a": {"nodeType": "X", "displayName": "A", "connections": {"o": "a", "p": "nowhere", "q": "SUCCESS"}, "config": {}},
+        }));
+        assert_eq!(
+            structure_errors("b", &g).as_deref(),
+            Some("Invalid journey structure: entryNodeId \"b\" does not reference a valid node; Node \"a\" outcome \"o\" cannot connect to itself; Node \"a\" outcome \"p\" references unknown target \"nowhere\"")
+        );
+        assert_eq!(
+            structure_errors(
+                "a",
+                &graph(
+                    json!({"a": {"nodeType": "X", "displayName": "A", "connections": {"q": "Failure"}, "config": {}}})
+                )
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn transform_maps_ids_and_page_children() {
+        let keep = "11111111-2222-4333-8444-555555555555";
+        let g = graph(json!({
+            "page": {"nodeType": "PageNode", "displayName": "P", "connections": {"outcome": keep},
+                "config": {"nodes": [{"_id": "user", "nodeType": "ValidatedUsernameNode"}, {"nodeType": "ValidatedPasswordNode"}]}},
+            keep: {"nodeType": "DataStoreDecisionNode", "displayName": "D", "connections": {"true": "success", "false": "FAILURE"}, "config": {"_id": "ignored"}},
+        }));
+        let t = transform("J", "page", &g);
+        let keys: Vec<&String> = t.mapping.keys().collect();
+        assert_eq!(keys, ["page", keep, "user"]);
+        assert_eq!(t.mapping[keep], keep);
+        let page_id = t.mapping["page"].as_str().expect("id");
+        let user_id = t.mapping["user"].as_str().expect("id");
+        assert!(is_uuid(page_id) && is_uuid(user_id));
+        assert_eq!(t.core["entryNodeId"], page_id);
+        let page = &t.core["nodes"][page_id];
+        assert_eq!(page["connections"]["outcome"], keep);
+        assert_eq!(page["config"]["_id"], page_id);
+        assert_eq!(page["config"]["nodes"][0]["_id"], user_id);
+        assert!(is_uuid(
+            page["config"]["nodes"][1]["_id"].as_str().expect("fresh")
+        ));
+        let d = &t.core["nodes"][keep];
+        assert_eq!(
+            d["connections"],
+            json!({"true": SUCCESS_NODE, "false": FAILURE_NODE})
+        );
+        assert_eq!(d["config"]["_id"], keep);
+    }
+}
