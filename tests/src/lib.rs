@@ -298,3 +298,19 @@ pub fn workspace_binary(name: &str) -> PathBuf {
         .unwrap_or_default();
     profile_dir.join(name)
 }
+
+/// A simulator and an app that has already logged in (the login's requests forgotten).
+pub async fn logged_in_env() -> Env {
+    match Env::start(EnvOptions::default()).await {
+        Ok(env) => match env.logged_in().await {
+            Ok(env) => env,
+            Err(e) => panic!("login failed: {e}"),
+        },
+        Err(e) => panic!("test environment failed to start: {e}"),
+    }
+}
+
+/// The transaction id of a result's `Transaction ID:` suffix.
+pub fn tx_of(text: &str) -> Option<&str> {
+    text.rsplit_once("\n\nTransaction ID: ").map(|(_, tx)| tx)
+}

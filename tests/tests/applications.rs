@@ -7,6 +7,7 @@
 use aic_mcp_core::tools::{Hints, Registry};
 use aic_mcp_tests::aic_tenant_sim::{Fault, FaultKind, RecordedRequest, SimConfig};
 use aic_mcp_tests::{form, Env, EnvOptions};
+use aic_mcp_tests::{logged_in_env as env, tx_of};
 use serde_json::{json, Value};
 
 const AM_IDM: &str = "fr:am:* fr:idm:*";
@@ -19,19 +20,6 @@ const BANKING_ID: &str = "a5000000-0000-4000-8000-000000000002";
 const PAYROLL_ID: &str = "a5000000-0000-4000-8000-000000000003";
 const LIST_QUERY_TAIL: &str = "_fields=name,ssoEntities,templateName,authoritative,_id";
 const OWNER: &str = "managed/alpha_user/a1000000-0000-4000-8000-000000000001";
-
-async fn env() -> Env {
-    Env::start(EnvOptions::default())
-        .await
-        .expect("env")
-        .logged_in()
-        .await
-        .expect("login")
-}
-
-fn tx_of(text: &str) -> Option<&str> {
-    text.rsplit_once("\n\nTransaction ID: ").map(|(_, tx)| tx)
-}
 
 fn body_of(text: &str) -> Value {
     let json = text

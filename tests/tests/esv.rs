@@ -6,25 +6,13 @@
 use aic_mcp_core::activity::ActivityEvent;
 use aic_mcp_tests::aic_tenant_sim::RecordedRequest;
 use aic_mcp_tests::{form, Env, EnvOptions};
+use aic_mcp_tests::{logged_in_env as env, tx_of};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde_json::{json, Value};
 
 const READ: &str = "fr:idc:esv:read";
 const UPDATE: &str = "fr:idc:esv:update";
-
-async fn env() -> Env {
-    Env::start(EnvOptions::default())
-        .await
-        .expect("env")
-        .logged_in()
-        .await
-        .expect("login")
-}
-
-fn tx_of(text: &str) -> Option<&str> {
-    text.rsplit_once("\n\nTransaction ID: ").map(|(_, tx)| tx)
-}
 
 fn body_of(text: &str) -> Value {
     let json = text

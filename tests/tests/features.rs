@@ -7,25 +7,13 @@ use std::time::Duration;
 use aic_mcp_core::tools::{Hints, Registry};
 use aic_mcp_tests::aic_tenant_sim::{Fault, FaultKind, RecordedRequest};
 use aic_mcp_tests::{form, Env, EnvOptions};
+use aic_mcp_tests::{logged_in_env as env, tx_of};
 use serde_json::{json, Value};
 
 const AM_IDM: &str = "fr:am:* fr:idm:*";
 const AM21: &str = "protocol=2.1,resource=1.0";
 const ALPHA_PROBE: &str = "/am/json/realms/root/realms/alpha/realm-config/services/oauth-oidc";
 const BRAVO_PROBE: &str = "/am/json/realms/root/realms/bravo/realm-config/services/oauth-oidc";
-
-async fn env() -> Env {
-    Env::start(EnvOptions::default())
-        .await
-        .expect("env")
-        .logged_in()
-        .await
-        .expect("login")
-}
-
-fn tx_of(text: &str) -> Option<&str> {
-    text.rsplit_once("\n\nTransaction ID: ").map(|(_, tx)| tx)
-}
 
 fn body_of(text: &str) -> Value {
     let json = text

@@ -8,6 +8,7 @@
 use aic_mcp_core::tools::{Hints, Registry};
 use aic_mcp_tests::aic_tenant_sim::{Fault, FaultKind, RecordedRequest};
 use aic_mcp_tests::{form, Env, EnvOptions};
+use aic_mcp_tests::{logged_in_env as env, tx_of};
 use serde_json::{json, Value};
 
 const AM: &str = "fr:am:*";
@@ -26,19 +27,6 @@ const DECIDE: &str = "5eed0004-7e57-4a00-8000-000000000004";
 const COUNT: &str = "5eed0005-7e57-4a00-8000-000000000005";
 const INNER: &str = "5eed0006-7e57-4a00-8000-000000000006";
 const LIST_FIELDS: &str = "_id,description,identityResource,uiConfig,nodes,enabled,mustRun,maximumSessionTime,maximumIdleTime";
-
-async fn env() -> Env {
-    Env::start(EnvOptions::default())
-        .await
-        .expect("env")
-        .logged_in()
-        .await
-        .expect("login")
-}
-
-fn tx_of(text: &str) -> Option<&str> {
-    text.rsplit_once("\n\nTransaction ID: ").map(|(_, tx)| tx)
-}
 
 fn body_of(text: &str) -> Value {
     let json = text

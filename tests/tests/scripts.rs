@@ -7,6 +7,7 @@
 use aic_mcp_core::tools::Registry;
 use aic_mcp_tests::aic_tenant_sim::{Fault, FaultKind, RecordedRequest};
 use aic_mcp_tests::{form, Env, EnvOptions};
+use aic_mcp_tests::{logged_in_env as env, tx_of};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde_json::{json, Value};
@@ -21,19 +22,6 @@ const FILTER: &str =
     "context eq \"AUTHENTICATION_TREE_DECISION_NODE\" and evaluatorVersion eq \"2.0\"";
 const FIELDS: &str =
     "_id,name,description,language,context,evaluatorVersion,creationDate,lastModifiedDate";
-
-async fn env() -> Env {
-    Env::start(EnvOptions::default())
-        .await
-        .expect("env")
-        .logged_in()
-        .await
-        .expect("login")
-}
-
-fn tx_of(text: &str) -> Option<&str> {
-    text.rsplit_once("\n\nTransaction ID: ").map(|(_, tx)| tx)
-}
 
 fn body_of(text: &str) -> Value {
     let json = text

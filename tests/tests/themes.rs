@@ -5,22 +5,10 @@
 
 use aic_mcp_tests::aic_tenant_sim::{Fault, FaultKind, RecordedRequest};
 use aic_mcp_tests::{form, Env, EnvOptions};
+use aic_mcp_tests::{logged_in_env as env, tx_of};
 use serde_json::{json, Value};
 
 const CONFIG: &str = "/openidm/config/ui/themerealm";
-
-async fn env() -> Env {
-    Env::start(EnvOptions::default())
-        .await
-        .expect("env")
-        .logged_in()
-        .await
-        .expect("login")
-}
-
-fn tx_of(text: &str) -> Option<&str> {
-    text.rsplit_once("\n\nTransaction ID: ").map(|(_, tx)| tx)
-}
 
 fn body_of(text: &str) -> Value {
     let json = text

@@ -2,21 +2,9 @@
 //! upstream requests (method, path, query, headers, body), one token exchange per call
 //! with the tool's scopes, and the result text the contract describes.
 
-use aic_mcp_tests::{form, Env, EnvOptions};
+use aic_mcp_tests::{form, Env};
+use aic_mcp_tests::{logged_in_env as env, tx_of};
 use serde_json::{json, Value};
-
-async fn env() -> Env {
-    Env::start(EnvOptions::default())
-        .await
-        .expect("env")
-        .logged_in()
-        .await
-        .expect("login")
-}
-
-fn tx_of(text: &str) -> Option<&str> {
-    text.rsplit_once("\n\nTransaction ID: ").map(|(_, tx)| tx)
-}
 
 fn body_of(text: &str) -> Value {
     let json = text
