@@ -314,3 +314,64 @@ pub async fn logged_in_env() -> Env {
 pub fn tx_of(text: &str) -> Option<&str> {
     text.rsplit_once("\n\nTransaction ID: ").map(|(_, tx)| tx)
 }
+
+/// Asserts that the tool call just made did exactly one token exchange, for `scope`, with
+/// the exchange client, and that every resource request carried the User-Agent, a
+/// transaction id and that one scoped token (never a primary token). Returns the resource
+/// requests and clears the simulator's log for the next call.
+pub fn take_call(env: &Env, scope: &str) -> Vec<RecordedRequest> {
+    let exchanges = env.exchanges();
+    assert_eq!(exchanges.len(), 1, "one token exchange per tool call");
+    let f = form(&exchanges[0].body);
+    assert_eq!(f.get("scope").map(String::as_str), Some(scope));
+    assert_eq!(
+        f.get("client_id").map(String::as_str),
+        Some("AICMCPExchangeClient")
+    );
+    let reqs = env.resource_requests();
+    let bearers: Vec<&str> = reqs
+        .iter()
+        .map(|r| r.header("authorization").unwrap_or_default())
+        .collect();
+    for (r, bearer) in reqs.iter().zip(&bearers) {
+        assert_eq!(
+            r.header("user-agent"),
+            Some(concat!("aic-mcp-server/", env!("CARGO_PKG_VERSION")))
+        );
+        assert!(r.header("x-forgerock-transactionid").is_some());
+        assert!(bearer.starts_with("Bearer "));
+        assert_eq!(*bearer, bearers[0], "the call's one scoped token");
+        for primary in env.sim.live_primary_tokens() {
+            assert!(
+                !bearer.contains(&primary),
+                "the primary token must never reach a resource API"
+            );
+        }
+    }
+    env.sim.clear_requests();
+    reqs
+}
+
+/// Asserts that a call was rejected as bad input: an isError result with the reference's
+/// validation text naming `field_hint`, and not a single request to the simulator.
+pub async fn assert_rejected(env: &Env, tool: &str, args: Value, field_hint: &str) {
+    let (err, text) = env.call(tool, args.clone()).await;
+    assert!(err, "{tool} accepted {args}: {text}");
+    assert!(
+        text.starts_with(&format!(
+            "MCP error -32602: Input validation error: Invalid arguments for tool {tool}: "
+        )),
+        "{tool} {args}: {text}"
+    );
+    assert!(
+        text.contains(field_hint),
+        "{tool}: the message names '{field_hint}': {text}"
+    );
+    let seen = env.sim.requests();
+    assert!(
+        seen.is_empty(),
+        "{tool} {args} sent {} request(s): {:?}",
+        seen.len(),
+        seen.iter().map(|r| &r.path).collect::<Vec<_>>()
+    );
+}

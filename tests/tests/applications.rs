@@ -6,8 +6,9 @@
 
 use aic_mcp_core::tools::{Hints, Registry};
 use aic_mcp_tests::aic_tenant_sim::{Fault, FaultKind, RecordedRequest, SimConfig};
-use aic_mcp_tests::{form, Env, EnvOptions};
+use aic_mcp_tests::{assert_rejected, take_call as take};
 use aic_mcp_tests::{logged_in_env as env, tx_of};
+use aic_mcp_tests::{Env, EnvOptions};
 use serde_json::{json, Value};
 
 const AM_IDM: &str = "fr:am:* fr:idm:*";
@@ -55,42 +56,6 @@ fn fault(status: u16, message: &str) -> FaultKind {
         status,
         body: json!({"code": status, "reason": "x", "message": message}).to_string(),
     }
-}
-
-/// Asserts the call made exactly one exchange, for `scope`, and that every resource
-/// request carried the User-Agent, a transaction id and that one scoped token; returns
-/// the resource requests, clearing the log.
-fn take(env: &Env, scope: &str) -> Vec<RecordedRequest> {
-    let exchanges = env.exchanges();
-    assert_eq!(exchanges.len(), 1, "one token exchange per tool call");
-    let f = form(&exchanges[0].body);
-    assert_eq!(f.get("scope").map(String::as_str), Some(scope));
-    assert_eq!(
-        f.get("client_id").map(String::as_str),
-        Some("AICMCPExchangeClient")
-    );
-    let reqs = env.resource_requests();
-    let bearers: Vec<&str> = reqs
-        .iter()
-        .map(|r| r.header("authorization").unwrap_or_default())
-        .collect();
-    for (r, bearer) in reqs.iter().zip(&bearers) {
-        assert_eq!(
-            r.header("user-agent"),
-            Some(concat!("aic-mcp-server/", env!("CARGO_PKG_VERSION")))
-        );
-        assert!(r.header("x-forgerock-transactionid").is_some());
-        assert!(bearer.starts_with("Bearer "));
-        assert_eq!(*bearer, bearers[0], "the call's one scoped token");
-        for primary in env.sim.live_primary_tokens() {
-            assert!(
-                !bearer.contains(&primary),
-                "the primary token must never reach a resource API"
-            );
-        }
-    }
-    env.sim.clear_requests();
-    reqs
 }
 
 /// The lookup by name: GET of the realm's applications with the component-encoded
@@ -1300,28 +1265,6 @@ async fn delete_oidc_app_reports_an_application_deleted_but_a_client_left() {
 
 // ---------------------------------------------------------------------------------------
 // Bad input: rejected with an isError text naming the argument, and nothing is sent.
-
-async fn assert_rejected(env: &Env, tool: &str, args: Value, field_hint: &str) {
-    let (err, text) = env.call(tool, args.clone()).await;
-    assert!(err, "{tool} accepted {args}: {text}");
-    assert!(
-        text.starts_with(&format!(
-            "MCP error -32602: Input validation error: Invalid arguments for tool {tool}: "
-        )),
-        "{tool} {args}: {text}"
-    );
-    assert!(
-        text.contains(field_hint),
-        "{tool}: the message names '{field_hint}': {text}"
-    );
-    let seen = env.sim.requests();
-    assert!(
-        seen.is_empty(),
-        "{tool} {args} sent {} request(s): {:?}",
-        seen.len(),
-        seen.iter().map(|r| &r.path).collect::<Vec<_>>()
-    );
-}
 
 fn set(args: &Value, key: &str, value: Value) -> Value {
     let mut a = args.clone();

@@ -5,9 +5,10 @@
 use std::time::Duration;
 
 use aic_mcp_core::tools::{Hints, Registry};
-use aic_mcp_tests::aic_tenant_sim::{Fault, FaultKind, RecordedRequest};
-use aic_mcp_tests::{form, Env, EnvOptions};
+use aic_mcp_tests::aic_tenant_sim::{Fault, FaultKind};
+use aic_mcp_tests::{assert_rejected, take_call as take};
 use aic_mcp_tests::{logged_in_env as env, tx_of};
+use aic_mcp_tests::{Env, EnvOptions};
 use serde_json::{json, Value};
 
 const AM_IDM: &str = "fr:am:* fr:idm:*";
@@ -25,41 +26,6 @@ fn body_of(text: &str) -> Value {
 
 fn json_of(body: &str) -> Value {
     serde_json::from_str(body).expect("a JSON request body")
-}
-
-/// Asserts the call made exactly one exchange for `scope` and returns the resource
-/// requests it made (every one with the exchanged token), clearing the log.
-fn take(env: &Env, scope: &str) -> Vec<RecordedRequest> {
-    let exchanges = env.exchanges();
-    assert_eq!(exchanges.len(), 1, "one token exchange per tool call");
-    let f = form(&exchanges[0].body);
-    assert_eq!(f.get("scope").map(String::as_str), Some(scope));
-    assert_eq!(
-        f.get("client_id").map(String::as_str),
-        Some("AICMCPExchangeClient")
-    );
-    let reqs = env.resource_requests();
-    let bearers: Vec<&str> = reqs
-        .iter()
-        .map(|r| r.header("authorization").unwrap_or_default())
-        .collect();
-    for (r, bearer) in reqs.iter().zip(&bearers) {
-        assert_eq!(
-            r.header("user-agent"),
-            Some(concat!("aic-mcp-server/", env!("CARGO_PKG_VERSION")))
-        );
-        assert!(r.header("x-forgerock-transactionid").is_some());
-        assert!(bearer.starts_with("Bearer "));
-        assert_eq!(*bearer, bearers[0], "the call's one scoped token");
-        for primary in env.sim.live_primary_tokens() {
-            assert!(
-                !bearer.contains(&primary),
-                "the primary token must never reach a resource API"
-            );
-        }
-    }
-    env.sim.clear_requests();
-    reqs
 }
 
 /// The listFeatures output (pretty JSON, no TX suffix).
@@ -624,28 +590,6 @@ async fn a_failed_idm_probe_fails_the_tool() {
 
 // ---------------------------------------------------------------------------------------
 // Bad input: rejected before any request (not even a login).
-
-async fn assert_rejected(env: &Env, tool: &str, args: Value, field_hint: &str) {
-    let (err, text) = env.call(tool, args.clone()).await;
-    assert!(err, "{tool} accepted {args}: {text}");
-    assert!(
-        text.starts_with(&format!(
-            "MCP error -32602: Input validation error: Invalid arguments for tool {tool}: "
-        )),
-        "{tool} {args}: {text}"
-    );
-    assert!(
-        text.contains(field_hint),
-        "{tool}: the message names '{field_hint}': {text}"
-    );
-    let seen = env.sim.requests();
-    assert!(
-        seen.is_empty(),
-        "{tool} {args} sent {} request(s): {:?}",
-        seen.len(),
-        seen.iter().map(|r| &r.path).collect::<Vec<_>>()
-    );
-}
 
 #[tokio::test]
 async fn bad_feature_names_are_rejected_without_a_request() {

@@ -7,6 +7,7 @@
 
 use aic_mcp_core::tools::{Hints, Registry};
 use aic_mcp_tests::aic_tenant_sim::{Fault, FaultKind, RecordedRequest};
+use aic_mcp_tests::assert_rejected;
 use aic_mcp_tests::{form, Env, EnvOptions};
 use aic_mcp_tests::{logged_in_env as env, tx_of};
 use serde_json::{json, Value};
@@ -1071,25 +1072,6 @@ async fn preview_url_sends_nothing() {
 }
 
 // ---------------------------------------------------------------------------------------
-
-async fn assert_rejected(env: &Env, tool: &str, args: Value, field_hint: &str) {
-    let (err, text) = env.call(tool, args.clone()).await;
-    assert!(err, "{tool} accepted {args}: {text}");
-    assert!(
-        text.starts_with(&format!(
-            "MCP error -32602: Input validation error: Invalid arguments for tool {tool}: "
-        )),
-        "{tool} {args}: {text}"
-    );
-    assert!(
-        text.contains(field_hint),
-        "{tool}: the message names '{field_hint}': {text}"
-    );
-    assert!(
-        env.sim.requests().is_empty(),
-        "{tool} {args} sent a request"
-    );
-}
 
 fn set(args: &Value, pointer: &str, value: Value) -> Value {
     let mut a = args.clone();

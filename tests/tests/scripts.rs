@@ -6,6 +6,7 @@
 
 use aic_mcp_core::tools::Registry;
 use aic_mcp_tests::aic_tenant_sim::{Fault, FaultKind, RecordedRequest};
+use aic_mcp_tests::assert_rejected;
 use aic_mcp_tests::{form, Env, EnvOptions};
 use aic_mcp_tests::{logged_in_env as env, tx_of};
 use base64::engine::general_purpose::STANDARD;
@@ -602,27 +603,6 @@ fn without(args: &Value, key: &str) -> Value {
         obj.remove(key);
     }
     a
-}
-
-async fn assert_rejected(env: &Env, tool: &str, args: Value, field_hint: &str) {
-    let (err, text) = env.call(tool, args.clone()).await;
-    assert!(err, "{tool} accepted {args}: {text}");
-    assert!(
-        text.starts_with(&format!(
-            "MCP error -32602: Input validation error: Invalid arguments for tool {tool}: "
-        )),
-        "{tool} {args}: {text}"
-    );
-    assert!(
-        text.contains(field_hint),
-        "{tool}: the message names '{field_hint}': {text}"
-    );
-    let seen = env.sim.requests();
-    assert!(
-        seen.is_empty(),
-        "{tool} {args} sent {} request(s)",
-        seen.len()
-    );
 }
 
 fn valid(tool: &str) -> Value {

@@ -4,6 +4,7 @@
 //! rejected before anything is sent.
 
 use aic_mcp_tests::aic_tenant_sim::{Fault, FaultKind, RecordedRequest};
+use aic_mcp_tests::assert_rejected;
 use aic_mcp_tests::{form, Env, EnvOptions};
 use aic_mcp_tests::{logged_in_env as env, tx_of};
 use serde_json::{json, Value};
@@ -846,28 +847,6 @@ async fn writes_check_the_config_structure_and_report_failures_with_their_prefix
 
 // ---------------------------------------------------------------------------------------
 // Bad input: rejected with an isError text naming the argument, and nothing is sent.
-
-async fn assert_rejected(env: &Env, tool: &str, args: Value, field_hint: &str) {
-    let (err, text) = env.call(tool, args.clone()).await;
-    assert!(err, "{tool} accepted {args}: {text}");
-    assert!(
-        text.starts_with(&format!(
-            "MCP error -32602: Input validation error: Invalid arguments for tool {tool}: "
-        )),
-        "{tool} {args}: {text}"
-    );
-    assert!(
-        text.contains(field_hint),
-        "{tool}: the message names '{field_hint}': {text}"
-    );
-    let seen = env.sim.requests();
-    assert!(
-        seen.is_empty(),
-        "{tool} {args} sent {} request(s): {:?}",
-        seen.len(),
-        seen.iter().map(|r| &r.path).collect::<Vec<_>>()
-    );
-}
 
 fn set(args: &Value, key: &str, value: Value) -> Value {
     let mut a = args.clone();

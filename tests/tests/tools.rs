@@ -2,7 +2,7 @@
 //! upstream requests (method, path, query, headers, body), one token exchange per call
 //! with the tool's scopes, and the result text the contract describes.
 
-use aic_mcp_tests::{form, Env};
+use aic_mcp_tests::take_call as take;
 use aic_mcp_tests::{logged_in_env as env, tx_of};
 use serde_json::{json, Value};
 
@@ -12,37 +12,6 @@ fn body_of(text: &str) -> Value {
         .next()
         .unwrap_or_default();
     serde_json::from_str(json).unwrap_or(Value::Null)
-}
-
-/// Asserts the call made exactly one exchange for `scope` and returns the resource
-/// requests it made, clearing the log for the next call.
-fn take(env: &Env, scope: &str) -> Vec<aic_mcp_tests::aic_tenant_sim::RecordedRequest> {
-    let exchanges = env.exchanges();
-    assert_eq!(exchanges.len(), 1, "one token exchange per tool call");
-    let f = form(&exchanges[0].body);
-    assert_eq!(f.get("scope").map(String::as_str), Some(scope));
-    assert_eq!(
-        f.get("client_id").map(String::as_str),
-        Some("AICMCPExchangeClient")
-    );
-    let reqs = env.resource_requests();
-    for r in &reqs {
-        assert_eq!(
-            r.header("user-agent"),
-            Some(concat!("aic-mcp-server/", env!("CARGO_PKG_VERSION")))
-        );
-        assert!(r.header("x-forgerock-transactionid").is_some());
-        let bearer = r.header("authorization").unwrap_or_default();
-        assert!(bearer.starts_with("Bearer "));
-        for primary in env.sim.live_primary_tokens() {
-            assert!(
-                !bearer.contains(&primary),
-                "the primary token must never reach a resource API"
-            );
-        }
-    }
-    env.sim.clear_requests();
-    reqs
 }
 
 #[tokio::test]

@@ -3,6 +3,7 @@
 //! oversized arguments. Each rejection is an `isError` result naming the argument, and
 //! the simulator sees no request at all (not even a login).
 
+use aic_mcp_tests::assert_rejected;
 use aic_mcp_tests::{Env, EnvOptions};
 use serde_json::{json, Value};
 
@@ -226,28 +227,6 @@ fn set(args: &Value, pointer: &str, value: Value) -> Value {
         obj.insert(pointer.trim_start_matches('/').to_string(), value);
     }
     a
-}
-
-async fn assert_rejected(env: &Env, tool: &str, args: Value, field_hint: &str) {
-    let (err, text) = env.call(tool, args.clone()).await;
-    assert!(err, "{tool} accepted {args}: {text}");
-    assert!(
-        text.starts_with(&format!(
-            "MCP error -32602: Input validation error: Invalid arguments for tool {tool}: "
-        )),
-        "{tool} {args}: {text}"
-    );
-    assert!(
-        text.contains(field_hint),
-        "{tool}: the message names '{field_hint}': {text}"
-    );
-    let seen = env.sim.requests();
-    assert!(
-        seen.is_empty(),
-        "{tool} {args} sent {} request(s): {:?}",
-        seen.len(),
-        seen.iter().map(|r| &r.path).collect::<Vec<_>>()
-    );
 }
 
 #[tokio::test]
