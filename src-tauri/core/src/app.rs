@@ -64,6 +64,8 @@ pub struct App {
     registry: Arc<Registry>,
     cancel: CancellationToken,
     audit: Mutex<Option<AuditWriter>>,
+    /// Endpoint tasks (socket, HTTP), awaited on shutdown.
+    tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 impl std::fmt::Debug for App {
@@ -127,6 +129,7 @@ impl App {
             registry,
             cancel,
             audit: Mutex::new(audit),
+            tasks: Mutex::new(Vec::new()),
         }))
     }
 
@@ -196,10 +199,70 @@ impl App {
         Ok(())
     }
 
-    /// Stops everything and waits (bounded) for the audit log to drain.
+    /// Serves MCP on the local unix socket (0600 in a 0700 directory) until the app stops;
+    /// returns the socket's path. Every connection gets its own MCP session, all sharing
+    /// this app's login.
+    pub async fn serve_socket(
+        &self,
+        path: &std::path::Path,
+    ) -> Result<std::path::PathBuf, crate::mcp::socket::SocketError> {
+        let listener = crate::mcp::socket::SocketListener::bind(path).await?;
+        let bound = listener.path().to_path_buf();
+        let (registry, session, bus) = (
+            self.registry.clone(),
+            self.session.clone(),
+            self.bus.clone(),
+        );
+        let task = tokio::spawn(listener.serve(
+            move || McpService::new(registry.clone(), session.clone(), bus.clone()),
+            self.cancel.child_token(),
+        ));
+        if let Ok(mut tasks) = self.tasks.lock() {
+            tasks.push(task);
+        }
+        Ok(bound)
+    }
+
+    /// Serves MCP over Streamable HTTP on 127.0.0.1:`port` (0 = any free port), guarded by
+    /// `bearer` and Host/Origin checks. Stops with the app or with `stop`.
+    pub async fn serve_http(
+        &self,
+        port: u16,
+        bearer: crate::secret::LocalBearer,
+        stop: Option<CancellationToken>,
+    ) -> Result<std::net::SocketAddr, crate::mcp::http::HttpError> {
+        let (registry, session, bus) = (
+            self.registry.clone(),
+            self.session.clone(),
+            self.bus.clone(),
+        );
+        let cancel = stop.unwrap_or_else(|| self.cancel.child_token());
+        let endpoint = crate::mcp::http::serve_http(
+            port,
+            bearer,
+            move || McpService::new(registry.clone(), session.clone(), bus.clone()),
+            cancel,
+        )
+        .await?;
+        let addr = endpoint.addr;
+        if let Ok(mut tasks) = self.tasks.lock() {
+            tasks.push(endpoint.task);
+        }
+        Ok(addr)
+    }
+
+    /// Stops everything and waits (bounded) for the endpoints and the audit log to drain.
     pub async fn shutdown(&self) {
         self.session.cancel_login();
         self.cancel.cancel();
+        let tasks: Vec<_> = self
+            .tasks
+            .lock()
+            .map(|mut t| t.drain(..).collect())
+            .unwrap_or_default();
+        for task in tasks {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), task).await;
+        }
         let audit = self.audit.lock().ok().and_then(|mut a| a.take());
         if let Some(audit) = audit {
             audit.finish().await;

@@ -10,8 +10,11 @@ pub mod app;
 pub mod auth;
 pub mod clock;
 pub mod config;
+#[cfg(feature = "demo")]
+pub mod demo;
 pub mod mcp;
 pub mod secret;
+pub mod settings;
 pub mod tenant;
 pub mod tools;
 pub mod validate;

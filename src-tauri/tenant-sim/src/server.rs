@@ -139,8 +139,13 @@ fn dispatch(shared: &Shared, req: &Req, started: Instant) -> Resp {
             let auth = lock(&shared.auth).authorize_resource(req.header("authorization"), &needed);
             match auth {
                 Ok(grant) => {
+                    let resp = if is_info_login(req) {
+                        info_login(&grant.user)
+                    } else {
+                        (family.handler)(shared, req)
+                    };
                     user = Some(grant.user);
-                    (family.handler)(shared, req)
+                    resp
                 }
                 Err(Refusal::Unauthorized) => {
                     let mut r = crest_error(401, "Access Denied");
@@ -167,6 +172,27 @@ fn dispatch(shared: &Shared, req: &Req, started: Instant) -> Resp {
         );
     }
     resp
+}
+
+/// `GET /openidm/info/login`: who the bearer token belongs to (IDM's own shape).
+fn is_info_login(req: &Req) -> bool {
+    req.method == axum::http::Method::GET && req.segments == ["openidm", "info", "login"]
+}
+
+fn info_login(user: &str) -> Resp {
+    http::json(
+        200,
+        &serde_json::json!({
+            "_id": "login",
+            "authenticationId": user,
+            "authorization": {
+                "id": user,
+                "component": "internal/user",
+                "roles": ["internal/role/openidm-admin", "internal/role/openidm-authorized"],
+                "ipAddress": "127.0.0.1",
+            },
+        }),
+    )
 }
 
 fn fault_response(kind: FaultKind) -> Result<Resp, Dropped> {

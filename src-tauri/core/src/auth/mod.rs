@@ -16,7 +16,10 @@ pub use pkce::{
     RedirectListener, SystemBrowser,
 };
 pub use session::{LoginOptions, Session, SessionState, SessionStatus};
-pub use store::{FileStore, KeychainStore, MemoryStore, StoreError, StoredToken, TokenStore};
+pub use store::{
+    BearerStore, FileStore, KeychainStore, MemoryStore, StoreError, StoredToken, TokenStore,
+    LOCAL_BEARER_ACCOUNT,
+};
 
 /// The scopes requested at login: the de-duplicated union of all tools' scopes in
 /// registration order (contract §2.2).

@@ -70,6 +70,8 @@ pub struct SessionStatus {
     pub user_code: Option<String>,
     pub last_error: Option<String>,
     pub token_store: String,
+    /// The signed-in admin (`authenticationId` from IDM's `/openidm/info/login`), once known.
+    pub admin: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -120,6 +122,7 @@ impl Session {
             user_code: None,
             last_error: None,
             token_store: store.describe(),
+            admin: None,
         };
         let (tx, _) = watch::channel(status);
         Arc::new(Self {
@@ -203,6 +206,7 @@ impl Session {
             return false;
         }
         let valid = self.valid(stored.expires_at);
+        let subject = stored.subject.clone();
         if let Ok(mut p) = self.primary.lock() {
             *p = Some(Primary {
                 token: stored.access_token,
@@ -215,6 +219,7 @@ impl Session {
                 s.state = SessionState::SignedIn;
                 s.expires_at_ms = Some(stored.expires_at);
                 s.last_error = None;
+                s.admin = subject;
             });
             self.publish(AuthAction::TokenRestored, None);
         }
@@ -323,6 +328,7 @@ impl Session {
             s.login_url = None;
             s.user_code = None;
             s.last_error = store_error;
+            s.admin = None;
         });
         tokens.access_token
     }
@@ -431,6 +437,7 @@ impl Session {
             s.login_url = None;
             s.user_code = None;
             s.last_error = result.as_ref().err().map(|e| e.to_string());
+            s.admin = None;
         });
         self.publish(AuthAction::LoggedOut, None);
         result
@@ -468,5 +475,49 @@ impl Session {
             }
             other => other,
         }
+    }
+
+    /// Learns who is signed in (for the desktop's status display): one token exchange with
+    /// `fr:idm:*` and `GET /openidm/info/login`, whose `authenticationId` names the admin.
+    /// Never starts a login; remembered with the stored token so a restart needs no request.
+    pub async fn identify(&self) -> Option<String> {
+        if let Some(known) = self.status().admin {
+            return Some(known);
+        }
+        let token = self.acquire(None, false).await.ok()?;
+        let scoped = exchange(&self.client, &token, &["fr:idm:*"], None)
+            .await
+            .ok()?;
+        let resp = self
+            .client
+            .send(
+                &crate::tenant::ApiRequest::get("/openidm/info/login"),
+                &scoped,
+                None,
+            )
+            .await
+            .ok()?;
+        let admin = resp
+            .body
+            .get("authenticationId")
+            .and_then(|v| v.as_str())
+            .filter(|s| !s.is_empty())?
+            .to_string();
+        self.set_status(|s| s.admin = Some(admin.clone()));
+        let record = self.primary.lock().ok().and_then(|p| {
+            p.as_ref().map(|p| StoredToken {
+                access_token: p.token.clone(),
+                expires_at: p.expires_at,
+                aic_base_url: self.tenant(),
+                refresh_token: p.refresh.clone(),
+                subject: Some(admin.clone()),
+            })
+        });
+        if let Some(record) = record {
+            if let Err(e) = self.store.save(&record).await {
+                tracing::warn!(error = %e, "could not remember the admin's name");
+            }
+        }
+        Some(admin)
     }
 }

@@ -127,6 +127,58 @@ impl TokenStore for KeychainStore {
     }
 }
 
+/// The keychain account of the local HTTP endpoint's bearer (beside the tenant accounts).
+pub const LOCAL_BEARER_ACCOUNT: &str = "local-http-bearer";
+
+/// Where the local HTTP endpoint's bearer lives: the keychain for the desktop, memory in
+/// tests. Generated once and reused, so the entry an assistant was given keeps working.
+#[derive(Debug, Clone)]
+pub enum BearerStore {
+    Keychain(KeychainStore),
+    Memory(std::sync::Arc<Mutex<Option<crate::secret::LocalBearer>>>),
+}
+
+impl BearerStore {
+    pub fn memory() -> Self {
+        Self::Memory(std::sync::Arc::new(Mutex::new(None)))
+    }
+
+    /// The stored bearer, or a new one from `generate` (saved first).
+    pub async fn load_or_create(
+        &self,
+        generate: impl FnOnce() -> crate::secret::LocalBearer + Send + 'static,
+    ) -> Result<crate::secret::LocalBearer, StoreError> {
+        use crate::secret::LocalBearer;
+        match self {
+            Self::Memory(slot) => {
+                let mut slot = slot
+                    .lock()
+                    .map_err(|_| StoreError::Corrupt("bearer lock".into()))?;
+                Ok(slot.get_or_insert_with(generate).clone())
+            }
+            Self::Keychain(k) => {
+                let found = k
+                    .blocking(LOCAL_BEARER_ACCOUNT, |e| match e.get_password() {
+                        Ok(p) => Ok(Some(p)),
+                        Err(keyring::Error::NoEntry) => Ok(None),
+                        Err(other) => Err(other),
+                    })
+                    .await
+                    .map_err(|e| StoreError::KeychainUnavailable(keyring_message(&e)))?;
+                if let Some(p) = found.filter(|p| p.len() >= 32) {
+                    return Ok(LocalBearer::new(p));
+                }
+                let fresh = generate();
+                let value = fresh.expose().to_string();
+                k.blocking(LOCAL_BEARER_ACCOUNT, move |e| e.set_password(&value))
+                    .await
+                    .map_err(|e| StoreError::KeychainUnavailable(keyring_message(&e)))?;
+                Ok(fresh)
+            }
+        }
+    }
+}
+
 /// A JSON file readable only by the owner (0600 in a 0700 directory), for containers.
 #[derive(Debug, Clone)]
 pub struct FileStore {

@@ -1,13 +1,26 @@
 //! The headless host: `aic-mcp-server` serves MCP over stdio (a drop-in for the reference
-//! server). Nothing but protocol is written to stdout; logs go to stderr.
+//! server); `serve` runs the same core as the desktop app without a GUI (local socket and
+//! optional loopback HTTP); `connect` bridges stdio to a running app's socket. Nothing but
+//! protocol is written to stdout; logs go to stderr.
 
 use std::process::ExitCode;
 
 use aic_mcp_core::{App, AppParts, Config};
 
-const USAGE: &str = "Usage: aic-mcp-server [--demo | --version | --help]
+const USAGE: &str = "Usage: aic-mcp-server [--demo]
+       aic-mcp-server serve [--demo] [--socket PATH] [--http PORT]
+       aic-mcp-server connect [--socket PATH]
+       aic-mcp-server --version | --help
 
 Serves the PingOne Advanced Identity Cloud MCP tools over stdio.
+
+  serve     run the core without a GUI, like the desktop app: MCP on the local socket
+            (0600, this user only) and, with --http, Streamable HTTP on 127.0.0.1:PORT
+            guarded by a bearer kept in the OS keychain (AIC_MCP_HTTP_TOKEN overrides it)
+            and by Host/Origin checks. All clients share one login.
+  connect   bridge stdio to the running AIC MCP Desktop app (or `serve`) through its
+            local MCP socket, so the assistant shares the app's login; no secret is
+            needed in the assistant's config. AIC_MCP_SOCKET overrides the socket path.
 
   --demo    serve against the built-in demo tenant (a local simulator with sample
             users, roles and logs; sign-in is automatic). No real tenant is touched.
@@ -22,12 +35,62 @@ Environment:
   AIC_LOG_DIR        directory of the JSONL activity log
   BROWSER            browser command for the login (Linux)";
 
+/// What this run does.
+enum Mode {
+    Stdio,
+    Serve {
+        socket: Option<std::path::PathBuf>,
+        http: Option<u16>,
+    },
+}
+
+fn parse(args: &[String]) -> Result<(Mode, bool), String> {
+    let mut demo = false;
+    let mut rest = args;
+    let serve = rest.first().map(String::as_str) == Some("serve");
+    if serve {
+        rest = &rest[1..];
+    }
+    let (mut socket, mut http) = (None, None);
+    while let Some((flag, tail)) = rest.split_first() {
+        match flag.as_str() {
+            "--demo" => {
+                demo = true;
+                rest = tail;
+            }
+            "--socket" if serve => {
+                let p = tail
+                    .first()
+                    .filter(|p| !p.is_empty())
+                    .ok_or("--socket needs a path")?;
+                socket = Some(std::path::PathBuf::from(p));
+                rest = &tail[1..];
+            }
+            "--http" if serve => {
+                let p = tail
+                    .first()
+                    .and_then(|p| p.parse::<u16>().ok())
+                    .ok_or("--http needs a port number (0 = any free port)")?;
+                http = Some(p);
+                rest = &tail[1..];
+            }
+            other => return Err(format!("unknown argument '{other}'")),
+        }
+    }
+    Ok((
+        if serve {
+            Mode::Serve { socket, http }
+        } else {
+            Mode::Stdio
+        },
+        demo,
+    ))
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let mut demo = false;
     match args.first().map(String::as_str) {
-        None => {}
-        Some("--demo") if args.len() == 1 => demo = true,
+        Some("connect") => return connect(&args[1..]),
         Some("--version" | "-V") => {
             println!("aic-mcp-server {}", env!("CARGO_PKG_VERSION"));
             return ExitCode::SUCCESS;
@@ -36,11 +99,15 @@ fn main() -> ExitCode {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
         }
-        Some(other) => {
-            eprintln!("aic-mcp-server: unknown argument '{other}'\n\n{USAGE}");
+        _ => {}
+    }
+    let (mode, demo) = match parse(&args) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("aic-mcp-server: {e}\n\n{USAGE}");
             return ExitCode::from(2);
         }
-    }
+    };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(false)
@@ -58,7 +125,7 @@ fn main() -> ExitCode {
     };
     runtime.block_on(async move {
         let (config, parts, _demo_tenant) = if demo {
-            match demo::prepare().await {
+            match prepare_demo().await {
                 Ok(d) => d,
                 Err(e) => {
                     eprintln!("aic-mcp-server: cannot start the demo tenant: {e}");
@@ -86,7 +153,10 @@ fn main() -> ExitCode {
             wait_for_signal().await;
             stop.cancel();
         });
-        let result = app.serve_stdio().await;
+        let result = match mode {
+            Mode::Stdio => app.serve_stdio().await.map_err(|e| e.to_string()),
+            Mode::Serve { socket, http } => serve(&app, socket, http).await,
+        };
         app.shutdown().await;
         match result {
             Ok(()) => ExitCode::SUCCESS,
@@ -98,97 +168,84 @@ fn main() -> ExitCode {
     })
 }
 
-#[cfg(feature = "demo")]
-mod demo {
-    //! The built-in demo tenant: the tenant simulator on 127.0.0.1 with its own CA, an
-    //! automatic sign-in (the simulator approves, and a redirect follower plays the
-    //! browser), and the token kept in memory only.
-
-    use std::sync::Arc;
-
-    use aic_mcp_core::auth::BrowserOpener;
-    use aic_mcp_core::{AppParts, Config};
-    use aic_tenant_sim::{SimConfig, SimHandle};
-
-    /// Follows the demo tenant's auto-approve redirect back to the loopback listener.
-    #[derive(Debug)]
-    struct RedirectFollower {
-        http: reqwest::Client,
-    }
-
-    #[async_trait::async_trait]
-    impl BrowserOpener for RedirectFollower {
-        async fn open(&self, url: &str) -> Result<(), String> {
-            let http = self.http.clone();
-            let url = url.to_string();
-            tokio::spawn(async move {
-                let Ok(resp) = http.get(&url).send().await else {
-                    return;
-                };
-                let location = resp
-                    .headers()
-                    .get(reqwest::header::LOCATION)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_string);
-                if let Some(back) = location {
-                    let _ = http.get(back).send().await;
-                }
-            });
-            Ok(())
-        }
-    }
-
-    fn free_port() -> std::io::Result<u16> {
-        Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port())
-    }
-
-    pub async fn prepare() -> anyhow::Result<(Config, AppParts, Option<SimHandle>)> {
-        let sim = aic_tenant_sim::start(SimConfig {
-            tls: true,
-            auto_approve: true,
-            ..SimConfig::default()
-        })
-        .await?;
-        let ca = sim
-            .ca_pem_path()
-            .ok_or_else(|| anyhow::anyhow!("the demo tenant wrote no CA file"))?;
-        let port = match std::env::var("AIC_REDIRECT_PORT") {
-            Ok(p) if !p.trim().is_empty() => p,
-            _ => free_port()?.to_string(),
+/// `serve`: the socket (and HTTP) until a signal.
+async fn serve(
+    app: &App,
+    socket: Option<std::path::PathBuf>,
+    http: Option<u16>,
+) -> Result<(), String> {
+    app.restore_login().await;
+    let path = socket.unwrap_or_else(aic_mcp_core::mcp::socket::default_socket_path);
+    let bound = app.serve_socket(&path).await.map_err(|e| e.to_string())?;
+    eprintln!("aic-mcp-server: MCP socket {}", bound.display());
+    if let Some(port) = http {
+        let bearer = match std::env::var("AIC_MCP_HTTP_TOKEN") {
+            Ok(t) if t.len() >= 32 => aic_mcp_core::secret::LocalBearer::new(t),
+            Ok(_) => return Err("AIC_MCP_HTTP_TOKEN must be at least 32 characters".into()),
+            Err(_) => aic_mcp_core::auth::BearerStore::Keychain(Default::default())
+                .load_or_create(aic_mcp_core::mcp::http::generate_bearer)
+                .await
+                .map_err(|e| e.to_string())?,
         };
-        let base = sim.base_url();
-        let ca_text = ca.display().to_string();
-        let config = Config::from_lookup(|k| match k {
-            "AIC_BASE_URL" => Some(base.clone()),
-            "AIC_CA_FILE" => Some(ca_text.clone()),
-            "AIC_REDIRECT_PORT" => Some(port.clone()),
-            "AIC_TOKEN_STORE" => Some("memory".into()),
-            "DOCKER_CONTAINER" | "AIC_TOKEN_FILE" => None,
-            other => std::env::var(other).ok(),
-        })?;
-        let pem = std::fs::read(&ca)?;
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .tls_certs_merge(reqwest::Certificate::from_pem_bundle(&pem)?)
-            .build()?;
+        let addr = app
+            .serve_http(port, bearer, None)
+            .await
+            .map_err(|e| e.to_string())?;
         eprintln!(
-            "aic-mcp-server: demo mode: serving the built-in demo tenant at {base} (sample data; no real tenant is touched)"
+            "aic-mcp-server: MCP over HTTP at http://{addr}/mcp (bearer in the OS keychain: service aic-mcp-desktop, account local-http-bearer)"
         );
-        let parts = AppParts {
-            browser: Arc::new(RedirectFollower { http }),
-            ..AppParts::default()
-        };
-        Ok((config, parts, Some(sim)))
     }
+    app.cancel_token().cancelled().await;
+    Ok(())
+}
+
+/// Keeps the demo tenant alive for as long as the server runs.
+type DemoGuard = Option<Box<dyn std::any::Any + Send>>;
+
+#[cfg(feature = "demo")]
+async fn prepare_demo() -> anyhow::Result<(Config, AppParts, DemoGuard)> {
+    let demo = aic_mcp_core::demo::start(aic_mcp_core::demo::DemoSignIn::Automatic, |k| {
+        std::env::var(k).ok()
+    })
+    .await?;
+    eprintln!(
+        "aic-mcp-server: demo mode: serving the built-in demo tenant at {} (sample data; no real tenant is touched)",
+        demo.tenant.base_url()
+    );
+    Ok((demo.config, demo.parts, Some(Box::new(demo.tenant))))
 }
 
 #[cfg(not(feature = "demo"))]
-mod demo {
-    pub async fn prepare(
-    ) -> anyhow::Result<(aic_mcp_core::Config, aic_mcp_core::AppParts, Option<()>)> {
-        anyhow::bail!("this build has no demo tenant (built without the `demo` feature)")
+async fn prepare_demo() -> anyhow::Result<(Config, AppParts, DemoGuard)> {
+    anyhow::bail!("this build has no demo tenant (built without the `demo` feature)")
+}
+
+/// `aic-mcp-server connect [--socket PATH]`: the stdio bridge to the running app.
+fn connect(args: &[String]) -> ExitCode {
+    let path = match args {
+        [] => aic_mcp_core::mcp::socket::default_socket_path(),
+        [flag, p] if flag == "--socket" && !p.is_empty() => std::path::PathBuf::from(p),
+        _ => {
+            eprintln!("aic-mcp-server: usage: aic-mcp-server connect [--socket PATH]");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("aic-mcp-server: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(aic_mcp_core::mcp::bridge::connect_stdio(&path)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("aic-mcp-server: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

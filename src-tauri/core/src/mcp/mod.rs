@@ -1,6 +1,10 @@
 //! The MCP service (rmcp): tool listing and dispatch, activity publishing, and the
-//! transports that serve it.
+//! transports that serve it: stdio (headless), the local unix socket (the app) with its
+//! stdio bridge (`aic-mcp-server connect`), and opt-in loopback Streamable HTTP.
 
+pub mod bridge;
+pub mod http;
 mod server;
+pub mod socket;
 
 pub use server::{McpService, SERVER_NAME};

@@ -1,0 +1,235 @@
+//! The desktop app's settings file (`<OS config dir>/aic-mcp-desktop/settings.json`):
+//! tenant URL, redirect port, the opt-in HTTP endpoint and notifications. Never a secret.
+//! Environment variables (`AIC_BASE_URL`, `AIC_REDIRECT_PORT`, …) win over the file, so the
+//! headless server and the app read a tenant the same way.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Config, ConfigError, TenantUrl, APP_DIR_NAME};
+
+/// What the Settings view edits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Empty: the built-in demo tenant.
+    pub tenant_url: String,
+    pub redirect_port: u16,
+    pub http_enabled: bool,
+    pub http_port: u16,
+    pub notifications: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            tenant_url: String::new(),
+            redirect_port: 3000,
+            http_enabled: false,
+            http_port: 8765,
+            notifications: true,
+        }
+    }
+}
+
+/// A rejected setting, named so the UI can point at the field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SettingsError {
+    #[error("{field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+    #[error("settings file {path}: {detail}")]
+    Io { path: String, detail: String },
+}
+
+impl Settings {
+    /// Checks every field; returns the normalised settings (tenant URL as its origin).
+    pub fn validated(mut self) -> Result<Self, SettingsError> {
+        let tenant = self.tenant_url.trim();
+        if tenant.is_empty() {
+            self.tenant_url = String::new();
+        } else {
+            let url = TenantUrl::parse(tenant).map_err(|e| SettingsError::Invalid {
+                field: "tenant URL",
+                message: e.problem.clone(),
+            })?;
+            self.tenant_url = url.origin();
+        }
+        for (field, port) in [
+            ("redirect port", self.redirect_port),
+            ("HTTP port", self.http_port),
+        ] {
+            if port < 1024 {
+                return Err(SettingsError::Invalid {
+                    field,
+                    message: format!("{port} is not a port from 1024 to 65535"),
+                });
+            }
+        }
+        if self.http_enabled && self.http_port == self.redirect_port {
+            return Err(SettingsError::Invalid {
+                field: "HTTP port",
+                message: "must differ from the redirect port".into(),
+            });
+        }
+        Ok(self)
+    }
+
+    /// The default settings file.
+    pub fn default_path() -> PathBuf {
+        dirs::config_dir()
+            .unwrap_or_else(std::env::temp_dir)
+            .join(APP_DIR_NAME)
+            .join("settings.json")
+    }
+
+    /// Reads the file; a missing file is the defaults; a broken one is an error (the app
+    /// says so and keeps the defaults rather than overwriting the user's file).
+    pub fn load(path: &Path) -> Result<Self, SettingsError> {
+        let io = |e: &dyn std::fmt::Display| SettingsError::Io {
+            path: path.display().to_string(),
+            detail: e.to_string(),
+        };
+        match std::fs::read_to_string(path) {
+            Ok(text) => serde_json::from_str(&text).map_err(|e| io(&e)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            Err(e) => Err(io(&e)),
+        }
+    }
+
+    /// Validates, then writes atomically (temp file + rename). Nothing is written when a
+    /// field is invalid.
+    pub fn save(&self, path: &Path) -> Result<Self, SettingsError> {
+        use std::io::Write;
+        let valid = self.clone().validated()?;
+        let io = |e: &dyn std::fmt::Display| SettingsError::Io {
+            path: path.display().to_string(),
+            detail: e.to_string(),
+        };
+        let dir = path.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(|e| io(&e))?;
+        let text = serde_json::to_string_pretty(&valid).map_err(|e| io(&e))?;
+        let tmp = dir.join(".settings.json.tmp");
+        let mut f = std::fs::File::create(&tmp).map_err(|e| io(&e))?;
+        f.write_all(text.as_bytes()).map_err(|e| io(&e))?;
+        f.write_all(b"\n").map_err(|e| io(&e))?;
+        f.sync_all().map_err(|e| io(&e))?;
+        drop(f);
+        std::fs::rename(&tmp, path).map_err(|e| io(&e))?;
+        Ok(valid)
+    }
+
+    /// The core configuration: the environment first, then these settings. `None` when
+    /// no tenant is configured anywhere (the app then offers the demo tenant).
+    pub fn to_config(
+        &self,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Option<Config>, ConfigError> {
+        let env_tenant = env("AIC_BASE_URL").filter(|s| !s.trim().is_empty());
+        if env_tenant.is_none() && self.tenant_url.trim().is_empty() {
+            return Ok(None);
+        }
+        let tenant = self.tenant_url.clone();
+        let port = self.redirect_port.to_string();
+        Config::from_lookup(|k| match k {
+            "AIC_BASE_URL" => env_tenant.clone().or_else(|| Some(tenant.clone())),
+            "AIC_REDIRECT_PORT" => env(k)
+                .filter(|s| !s.trim().is_empty())
+                .or_else(|| Some(port.clone())),
+            other => env(other),
+        })
+        .map(Some)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation_names_the_field_and_normalises_the_tenant() {
+        let s = Settings {
+            tenant_url: " https://openam-acme.forgeblocks.com/am/XUI/ ".into(),
+            ..Settings::default()
+        };
+        assert_eq!(
+            s.validated().expect("valid").tenant_url,
+            "https://openam-acme.forgeblocks.com"
+        );
+        let bad = Settings {
+            tenant_url: "ftp://x".into(),
+            ..Settings::default()
+        }
+        .validated()
+        .expect_err("bad url");
+        assert!(bad.to_string().starts_with("tenant URL: "), "{bad}");
+        let bad = Settings {
+            redirect_port: 80,
+            ..Settings::default()
+        }
+        .validated()
+        .expect_err("low port");
+        assert_eq!(
+            bad.to_string(),
+            "redirect port: 80 is not a port from 1024 to 65535"
+        );
+        let bad = Settings {
+            http_enabled: true,
+            http_port: 3000,
+            ..Settings::default()
+        }
+        .validated()
+        .expect_err("same port");
+        assert!(bad.to_string().starts_with("HTTP port: "));
+    }
+
+    #[test]
+    fn save_then_load_round_trips_and_invalid_writes_nothing() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let path = tmp.path().join("cfg").join("settings.json");
+        assert_eq!(Settings::load(&path).expect("missing"), Settings::default());
+        let s = Settings {
+            tenant_url: "https://openam-acme.forgeblocks.com".into(),
+            http_enabled: true,
+            ..Settings::default()
+        };
+        s.save(&path).expect("save");
+        assert_eq!(Settings::load(&path).expect("load"), s);
+        let before = std::fs::read(&path).expect("read");
+        let bad = Settings {
+            tenant_url: "not a url".into(),
+            ..Settings::default()
+        };
+        assert!(bad.save(&path).is_err());
+        assert_eq!(std::fs::read(&path).expect("read"), before);
+        std::fs::write(&path, "{ nope").expect("write");
+        assert!(matches!(
+            Settings::load(&path),
+            Err(SettingsError::Io { .. })
+        ));
+    }
+
+    #[test]
+    fn environment_wins_and_no_tenant_means_demo() {
+        let s = Settings::default();
+        assert!(s.to_config(|_| None).expect("ok").is_none());
+        let s = Settings {
+            tenant_url: "https://openam-file.forgeblocks.com".into(),
+            redirect_port: 4000,
+            ..Settings::default()
+        };
+        let c = s.to_config(|_| None).expect("ok").expect("config");
+        assert_eq!(c.tenant.origin(), "https://openam-file.forgeblocks.com");
+        assert_eq!(c.redirect_port, 4000);
+        let c = s
+            .to_config(|k| {
+                (k == "AIC_BASE_URL").then(|| "https://openam-env.forgeblocks.com".into())
+            })
+            .expect("ok")
+            .expect("config");
+        assert_eq!(c.tenant.origin(), "https://openam-env.forgeblocks.com");
+    }
+}

@@ -1,0 +1,226 @@
+"""The app's local endpoints, through clients we did not write. `aic-mcp-server serve`
+runs the same core and endpoints as the desktop app without a GUI: the unix socket that
+`aic-mcp-server connect` bridges to (0600 in a 0700 directory, another user refused), and
+the opt-in Streamable HTTP endpoint on 127.0.0.1 (bearer from the real Secret Service,
+403 for a foreign Host or Origin, 401 without the bearer). Two assistants share one login."""
+
+import asyncio
+import json
+import os
+import pathlib
+import re
+import shutil
+import socket
+import stat
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+from mcp import ClientSession, StdioServerParameters
+from mcp.client.stdio import stdio_client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
+
+from conftest import SERVER, Sim, require, server_env
+
+
+class Served:
+    """`aic-mcp-server serve --http 0` against an auto-approving simulator."""
+
+    def __init__(self, tmp: pathlib.Path, sim: Sim, **env):
+        # A world-traversable parent, so only our own 0700 directory and 0600 socket
+        # stand between another user and the socket.
+        public = pathlib.Path(tempfile.mkdtemp(prefix="aic-e2e-sock-"))
+        public.chmod(0o755)
+        self.sock = public / "run" / "mcp.sock"
+        self.env = server_env(sim, tmp, **env)
+        self.env.pop("BROWSER", None)
+        # The simulator approves at once: a plain HTTP GET plays the browser.
+        self.env["BROWSER"] = "curl -sk -o /dev/null -L"
+        self.log = open(tmp / "serve.log", "w+")
+        self.proc = subprocess.Popen(
+            [str(SERVER), "serve", "--socket", str(self.sock), "--http", "0"],
+            env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.log,
+        )
+        deadline = time.time() + 30
+        self.url = None
+        while time.time() < deadline and self.url is None:
+            assert self.proc.poll() is None, self.text()
+            m = re.search(r"MCP over HTTP at (http://127\.0\.0\.1:(\d+)/mcp)", self.text())
+            if m:
+                self.url, self.port = m.group(1), int(m.group(2))
+            time.sleep(0.1)
+        assert self.url, self.text()
+        assert self.sock.exists()
+
+    def text(self) -> str:
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read()
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+@pytest.fixture
+def served(tmp_path, keychain):
+    require(shutil.which("curl") is not None, "curl plays the browser here")
+    sim = Sim(tmp_path, auto_approve=True)
+    s = Served(tmp_path, sim)
+    s.sim = sim
+    yield s
+    s.stop()
+    sim.stop()
+
+
+def bearer_in_keychain() -> str:
+    out = subprocess.run(
+        ["secret-tool", "lookup", "service", "aic-mcp-desktop", "username", "local-http-bearer"],
+        capture_output=True, text=True, timeout=20,
+    )
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()
+
+
+def raw(url: str, headers: dict) -> tuple[int, str]:
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "ping"}).encode()
+    req = urllib.request.Request(url, data=body, method="POST", headers={
+        "Content-Type": "application/json",
+        "Accept": "application/json, text/event-stream",
+        **headers,
+    })
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, r.read().decode(errors="replace")
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode(errors="replace")
+
+
+def test_socket_is_private_to_this_user(served):
+    st = os.stat(served.sock)
+    assert stat.S_ISSOCK(st.st_mode)
+    assert stat.S_IMODE(st.st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(served.sock.parent).st_mode) == 0o700
+    assert st.st_uid == os.getuid()
+    if os.getuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("trying as another user needs root and setpriv")
+    # As `nobody`, with no capabilities: first our 0700 directory refuses; with the
+    # directory opened up, the 0600 socket itself still refuses.
+    probe = (
+        "import socket,sys\n"
+        "s=socket.socket(socket.AF_UNIX)\n"
+        "try:\n s.connect(sys.argv[1]); print('connected')\n"
+        "except OSError as e: print(type(e).__name__, e.errno)\n"
+    )
+    def as_nobody():
+        return subprocess.run(
+            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
+             "--bounding-set=-all", "/usr/bin/python3", "-c", probe, str(served.sock)],
+            capture_output=True, text=True, timeout=20,
+        )
+
+    out = as_nobody()
+    assert out.stdout.startswith("PermissionError 13"), (out.stdout, out.stderr)
+    served.sock.parent.chmod(0o755)
+    out = as_nobody()
+    assert out.stdout.startswith("PermissionError 13"), (out.stdout, out.stderr)
+    # And we, the owner, still get in.
+    with socket.socket(socket.AF_UNIX) as s:
+        s.connect(str(served.sock))
+
+
+def test_two_assistants_share_one_login_through_connect(served):
+    params = StdioServerParameters(
+        command=str(SERVER), args=["connect", "--socket", str(served.sock)], env=served.env,
+    )
+
+    async def one(name: str):
+        async with stdio_client(params) as (read, write):
+            async with ClientSession(read, write) as s:
+                init = await s.initialize()
+                tools = await s.list_tools()
+                result = await s.call_tool("getLogSources", {})
+                return init.server_info.name, len(tools.tools), result
+
+    async def both():
+        return await asyncio.gather(one("a"), one("b"))
+
+    results = asyncio.run(both())
+    for name, count, result in results:
+        assert name == "pingone-aic-mcp-server"
+        assert count == 52
+        assert not result.is_error, result
+        assert "am-access" in result.content[0].text
+    reqs = served.sim.requests()
+    codes = [r for r in reqs if r["path"] == "/am/oauth2/access_token" and "authorization_code" in r.get("body", "")]
+    assert len(codes) == 1, "both assistants must share the app's single login"
+    for r in reqs:
+        if r["path"] == "/am/oauth2/authorize":
+            continue  # the browser's request
+        assert dict(r["headers"]).get("user-agent", "").startswith("aic-mcp-server/"), r
+
+
+def test_connect_without_the_app_says_so(tmp_path):
+    out = subprocess.run(
+        [str(SERVER), "connect", "--socket", str(tmp_path / "none.sock")],
+        input="", capture_output=True, text=True, timeout=20,
+    )
+    assert out.returncode == 1
+    assert "AIC MCP Desktop is not running" in out.stderr
+    assert out.stdout == ""
+
+
+def test_http_needs_the_bearer_and_our_own_host_and_origin(served):
+    bearer = bearer_in_keychain()
+    assert len(bearer) >= 32
+    auth = {"Authorization": f"Bearer {bearer}"}
+    status, body = raw(served.url, {})
+    assert status == 401, body
+    status, _ = raw(served.url, {"Authorization": "Bearer " + "x" * 43})
+    assert status == 401
+    status, body = raw(served.url, {**auth, "Origin": "http://evil.example"})
+    assert status == 403, body
+    status, body = raw(served.url, {**auth, "Origin": f"http://127.0.0.1:{served.port + 1}"})
+    assert status == 403, body
+    status, body = raw(served.url, {**auth, "Host": f"evil.example:{served.port}"})
+    assert status == 403, body
+    # Our own origin is fine (the request then fails for MCP reasons, not 401/403).
+    status, _ = raw(served.url, {**auth, "Origin": f"http://localhost:{served.port}"})
+    assert status not in (401, 403)
+
+
+def test_http_serves_the_sdk_with_the_bearer(served):
+    bearer = bearer_in_keychain()
+
+    async def run():
+        client = create_mcp_http_client(headers={"Authorization": f"Bearer {bearer}"})
+        async with client:
+            async with streamable_http_client(served.url, http_client=client) as (read, write):
+                async with ClientSession(read, write) as s:
+                    await s.initialize()
+                    tools = await s.list_tools()
+                    result = await s.call_tool("getLogSources", {})
+                    return len(tools.tools), result
+
+    count, result = asyncio.run(run())
+    assert count == 52
+    assert not result.is_error, result
+
+
+def test_the_bearer_survives_a_restart(tmp_path, served):
+    first = bearer_in_keychain()
+    served.stop()
+    again = Served(tmp_path / "again", served.sim) if (tmp_path / "again").mkdir() is None else None
+    try:
+        assert bearer_in_keychain() == first
+        status, _ = raw(again.url, {"Authorization": f"Bearer {first}"})
+        assert status not in (401, 403)
+    finally:
+        again.stop()
