@@ -7,6 +7,7 @@
 
 pub mod activity;
 pub mod app;
+pub mod assistants;
 pub mod auth;
 pub mod clock;
 pub mod config;
