@@ -1,9 +1,27 @@
 //! Tauri build script: reads tauri.conf.json beside the root Cargo.toml and the
 //! capabilities under src-tauri/capabilities.
 
+/// The IPC commands (src-tauri/src/commands.rs); the capability allows exactly these.
+const COMMANDS: [&str; 14] = [
+    "status",
+    "login",
+    "cancel_login",
+    "logout",
+    "recent_activity",
+    "export_activity",
+    "assistants",
+    "assistant_preview",
+    "assistant_apply",
+    "get_settings",
+    "save_settings",
+    "restart",
+    "open_logs",
+    "http_bearer",
+];
+
 fn main() {
     println!("cargo:rerun-if-changed=src-tauri/capabilities");
-    let app = tauri_build::AppManifest::new().commands(&["app_info"]);
+    let app = tauri_build::AppManifest::new().commands(&COMMANDS);
     let attrs = tauri_build::Attributes::new()
         .capabilities_path_pattern("src-tauri/capabilities/**/*")
         .app_manifest(app);

@@ -1,10 +1,65 @@
 // The only module that talks to the shell. Every other module imports from here.
-function invoke(cmd, args = {}) {
+//
+// Commands go through window.__TAURI_INTERNALS__.invoke; events through the event plugin
+// (plugin:event|listen) with a callback registered by transformCallback. Command errors
+// reject with {code, message}; anything else is normalised to that shape so callers can
+// always show `message`.
+
+function internals() {
   const ipc = window.__TAURI_INTERNALS__;
-  if (!ipc) return Promise.reject(new Error("not running inside AIC MCP Desktop"));
-  return ipc.invoke(cmd, args);
+  if (!ipc || typeof ipc.invoke !== "function") {
+    throw { code: "Internal", message: "Not running inside AIC MCP Desktop." };
+  }
+  return ipc;
 }
 
-export function appInfo() {
-  return invoke("app_info");
+function normaliseError(e) {
+  if (e && typeof e === "object" && typeof e.message === "string") {
+    return { code: typeof e.code === "string" ? e.code : "Internal", message: e.message };
+  }
+  if (typeof e === "string") return { code: "Internal", message: e };
+  return { code: "Internal", message: "Unexpected error from the app." };
 }
+
+/** Call a shell command. Resolves with its result, rejects with {code, message}. */
+export async function invoke(cmd, args = {}) {
+  try {
+    return await internals().invoke(cmd, args);
+  } catch (e) {
+    throw normaliseError(e);
+  }
+}
+
+/**
+ * Listen to a shell event. `cb` receives the event's payload (the raw {event, id, payload}
+ * message is unwrapped here). Resolves with a function that stops listening.
+ */
+export async function listen(event, cb) {
+  const ipc = internals();
+  const handler = ipc.transformCallback((message) => {
+    cb(message ? message.payload : undefined);
+  });
+  const eventId = await invoke("plugin:event|listen", { event, target: { kind: "Any" }, handler });
+  return () => invoke("plugin:event|unlisten", { event, eventId });
+}
+
+// ---- commands ----
+export const status = () => invoke("status");
+export const login = () => invoke("login");
+export const cancelLogin = () => invoke("cancel_login");
+export const logout = () => invoke("logout");
+export const recentActivity = () => invoke("recent_activity");
+export const exportActivity = (events) => invoke("export_activity", { events });
+export const assistants = () => invoke("assistants");
+export const assistantPreview = (id) => invoke("assistant_preview", { id });
+export const assistantApply = (id, token) => invoke("assistant_apply", { id, token });
+export const getSettings = () => invoke("get_settings");
+export const saveSettings = (settings) => invoke("save_settings", { settings });
+export const restart = () => invoke("restart");
+export const openLogs = () => invoke("open_logs");
+export const httpBearer = () => invoke("http_bearer");
+
+// ---- events ----
+export const onStatus = (cb) => listen("status", cb);
+export const onActivity = (cb) => listen("activity", cb);
+export const onNavigate = (cb) => listen("navigate", cb);

@@ -1,10 +1,68 @@
-import { appInfo } from "./ipc.js";
+// Boot and navigation. Each view lives in its own module; all IPC goes through ipc.js.
 
-const about = document.getElementById("about");
-appInfo()
-  .then((info) => {
-    about.textContent = `${info.name} ${info.version} — ${info.tools} tools, requests tagged ${info.user_agent}`;
-  })
-  .catch((e) => {
-    about.textContent = `Could not reach the app: ${e.message}`;
+import * as ipc from "./ipc.js";
+import { activityShown, initActivity, subscribeActivitySummary } from "./activity.js";
+import { connectShown, initConnect } from "./connect.js";
+import { initSettings } from "./settings.js";
+import { initStatus, showActivitySummary } from "./status.js";
+import { $, errorMessage, setBanner } from "./util.js";
+
+const VIEWS = ["status", "activity", "connect", "settings"];
+const ON_SHOW = { activity: activityShown, connect: connectShown };
+let currentView = null;
+
+function showView(name) {
+  if (!VIEWS.includes(name) || name === currentView) return;
+  currentView = name;
+  for (const v of VIEWS) {
+    const active = v === name;
+    $(`view-${v}`).hidden = !active;
+    const nav = $(`nav-${v}`);
+    nav.classList.toggle("active", active);
+    if (active) nav.setAttribute("aria-current", "page");
+    else nav.removeAttribute("aria-current");
+  }
+  document.body.dataset.view = name;
+  const hook = ON_SHOW[name];
+  if (hook) hook();
+}
+
+function bootError(what, e) {
+  const box = $("boot-error");
+  const line = `${what}: ${errorMessage(e)}`;
+  setBanner(box, box.hidden ? line : `${box.textContent}\n${line}`);
+}
+
+function initNav() {
+  for (const v of VIEWS) $(`nav-${v}`).addEventListener("click", () => showView(v));
+  for (const link of document.querySelectorAll("[data-goto]")) {
+    link.addEventListener("click", () => showView(link.dataset.goto));
+  }
+  // Ctrl/Cmd + 1…4 switch views.
+  document.addEventListener("keydown", (e) => {
+    if ((e.ctrlKey || e.metaKey) && !e.altKey && !e.shiftKey) {
+      const i = Number(e.key) - 1;
+      if (i >= 0 && i < VIEWS.length) {
+        e.preventDefault();
+        showView(VIEWS[i]);
+      }
+    }
   });
+}
+
+async function boot() {
+  initNav();
+  showView("status");
+  subscribeActivitySummary(showActivitySummary);
+  // Each view boots on its own: one failing does not take the others down.
+  const steps = [
+    ["Navigation", ipc.onNavigate((name) => showView(String(name)))],
+    ["Status", initStatus()],
+    ["Activity", initActivity()],
+    ["Connect", initConnect()],
+    ["Settings", initSettings()],
+  ];
+  await Promise.all(steps.map(([what, p]) => Promise.resolve(p).catch((e) => bootError(what, e))));
+}
+
+boot();

@@ -1,36 +1,212 @@
-//! AIC MCP Desktop: the Tauri shell. For now a placeholder window that shows what the
-//! headless core provides; the tray app, login window and live monitor come next. The
-//! shell stays thin: everything it shows comes from `aic-mcp-core`.
+//! AIC MCP Desktop: the Tauri shell. A tray app that owns the login, serves the core's MCP
+//! service on the local socket (and opt-in loopback HTTP) for the user's assistants, and
+//! shows a live log of every tool call. The shell stays thin: everything it shows comes from
+//! `aic-mcp-core`'s `App` façade and activity bus.
 
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
-use serde::Serialize;
+mod commands;
+mod error;
+mod events;
+mod host;
+mod tray;
 
-#[derive(Serialize)]
-struct AppInfo {
-    name: &'static str,
-    version: &'static str,
-    user_agent: &'static str,
-    tools: usize,
+use std::sync::Arc;
+use std::time::Instant;
+
+use tauri::{AppHandle, Manager, RunEvent, WindowEvent};
+
+use host::{Host, LaunchOptions};
+
+const USAGE: &str = "Usage: aic-mcp-desktop [--demo] [--hidden]
+
+  --demo    use the built-in demo tenant (a local simulator with sample data; sign in
+            as admin / Passw0rd!). Also used when no tenant is configured.
+  --hidden  start in the tray without showing the window.
+
+Settings live in the OS config folder (aic-mcp-desktop/settings.json); AIC_BASE_URL and
+the other variables of aic-mcp-server override them.";
+
+fn main() {
+    let started = Instant::now();
+    let mut force_demo = false;
+    let mut hidden = false;
+    for arg in std::env::args().skip(1) {
+        match arg.as_str() {
+            "--demo" => force_demo = true,
+            "--hidden" => hidden = true,
+            "--help" | "-h" => {
+                println!("{USAGE}");
+                return;
+            }
+            "--version" | "-V" => {
+                println!("aic-mcp-desktop {}", env!("CARGO_PKG_VERSION"));
+                return;
+            }
+            other => {
+                eprintln!("aic-mcp-desktop: unknown argument '{other}'\n\n{USAGE}");
+                std::process::exit(2);
+            }
+        }
+    }
+    let _log_guard = init_logging();
+    // One tokio runtime for the core, reqwest and the commands, handed to Tauri.
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("aic-mcp-desktop: cannot start the runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    tauri::async_runtime::set(runtime.handle().clone());
+
+    let host = Arc::new(Host::new(LaunchOptions {
+        force_demo,
+        settings_path: aic_mcp_core::settings::Settings::default_path(),
+        socket_path: aic_mcp_core::mcp::socket::default_socket_path(),
+    }));
+
+    let setup_host = host.clone();
+    let result = tauri::Builder::default()
+        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+            // A second launch focuses the running app instead.
+            tray::show_window(app, None);
+        }))
+        .manage(host.clone())
+        .manage(tray::TrayState::default())
+        .invoke_handler(tauri::generate_handler![
+            commands::status,
+            commands::login,
+            commands::cancel_login,
+            commands::logout,
+            commands::recent_activity,
+            commands::export_activity,
+            commands::assistants,
+            commands::assistant_preview,
+            commands::assistant_apply,
+            commands::get_settings,
+            commands::save_settings,
+            commands::restart,
+            commands::open_logs,
+            commands::http_bearer,
+        ])
+        .setup(move |app| {
+            let handle = app.handle().clone();
+            if let Err(e) = tray::create(&handle) {
+                // No tray host (a bare X server): the window is the way in.
+                tracing::warn!(error = %e, "no tray icon");
+            }
+            if hidden {
+                if let Some(w) = app.get_webview_window("main") {
+                    let _ = w.hide();
+                }
+            }
+            let host = setup_host.clone();
+            tauri::async_runtime::spawn(async move {
+                start_core(&handle, &host).await;
+                tracing::info!(
+                    ms = started.elapsed().as_millis() as u64,
+                    "tray ready: core started, endpoints up"
+                );
+            });
+            Ok(())
+        })
+        .on_window_event(|window, event| {
+            // Closing the window keeps the app (and the assistants' endpoint) running.
+            if let WindowEvent::CloseRequested { api, .. } = event {
+                api.prevent_close();
+                let _ = window.hide();
+            }
+        })
+        .build(tauri::generate_context!());
+    let app = match result {
+        Ok(app) => app,
+        Err(e) => {
+            eprintln!("aic-mcp-desktop: {e}");
+            std::process::exit(1);
+        }
+    };
+    let exit_host = host.clone();
+    app.run(move |handle, event| {
+        if let RunEvent::Exit = event {
+            let host = exit_host.clone();
+            // Close the endpoints and drain the audit log before the process ends.
+            let _ = handle;
+            tauri::async_runtime::block_on(async move { host.stop_core().await });
+        }
+    });
 }
 
-/// Name, version and tool count for the placeholder window.
-#[tauri::command]
-fn app_info() -> AppInfo {
-    AppInfo {
-        name: "AIC MCP Desktop",
-        version: env!("CARGO_PKG_VERSION"),
-        user_agent: aic_mcp_core::tenant::USER_AGENT,
-        tools: aic_mcp_core::tools::Registry::new(false).tools().len(),
+/// Starts the core and its forwarders; a failure is shown in the window and the tray.
+async fn start_core(handle: &AppHandle, host: &Arc<Host>) {
+    match host.start_core().await {
+        Ok(core) => {
+            if let Some(e) = &core.endpoint_error {
+                events::notify(handle, "Assistants cannot connect", e);
+            }
+            events::spawn_forwarders(handle, &core);
+            // A stored login for this tenant is reused without any prompt.
+            core.app.restore_login().await;
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "the core did not start");
+            events::notify(handle, "AIC MCP Desktop could not start", &e.to_string());
+            *host.settings_error.write().await = Some(format!("{e:#}"));
+        }
     }
 }
 
-fn main() {
-    let result = tauri::Builder::default()
-        .invoke_handler(tauri::generate_handler![app_info])
-        .run(tauri::generate_context!());
-    if let Err(e) = result {
-        eprintln!("aic-mcp-desktop: {e}");
-        std::process::exit(1);
+/// Stops the running core and starts one from the saved settings.
+pub async fn restart_core(handle: &AppHandle, host: &Arc<Host>) {
+    start_core(handle, host).await;
+}
+
+/// Daily-rolling log files in the OS log folder (the activity JSONL sits beside them).
+fn init_logging() -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    use tracing_subscriber::prelude::*;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("AIC_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let dir = aic_mcp_core::config::default_log_dir();
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        eprintln!(
+            "aic-mcp-desktop: cannot create the log folder {}: {e}",
+            dir.display()
+        );
+    }
+    let appender = tracing_appender::rolling::Builder::new()
+        .rotation(tracing_appender::rolling::Rotation::DAILY)
+        .filename_prefix("desktop")
+        .filename_suffix("log")
+        .max_log_files(14)
+        .build(&dir);
+    match appender {
+        Ok(appender) => {
+            let (writer, guard) = tracing_appender::non_blocking(appender);
+            let _ = tracing_subscriber::registry()
+                .with(filter)
+                .with(
+                    tracing_subscriber::fmt::layer()
+                        .with_writer(writer)
+                        .with_ansi(false),
+                )
+                .with(
+                    tracing_subscriber::fmt::layer()
+                        .with_writer(std::io::stderr)
+                        .with_ansi(false),
+                )
+                .try_init();
+            Some(guard)
+        }
+        Err(e) => {
+            eprintln!(
+                "aic-mcp-desktop: cannot write logs to {}: {e}",
+                dir.display()
+            );
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_writer(std::io::stderr)
+                .try_init();
+            None
+        }
     }
 }

@@ -176,6 +176,24 @@ impl App {
         self.session.logout().await
     }
 
+    /// Learns the signed-in admin's name (no login is started).
+    pub async fn identify(&self) -> Option<String> {
+        self.session.identify().await
+    }
+
+    /// Signs out when the token has expired and cannot be refreshed; `true` if it did.
+    pub async fn check_expiry(&self) -> bool {
+        self.session.check_expiry().await
+    }
+
+    pub fn cancel_login(&self) {
+        self.session.cancel_login();
+    }
+
+    pub fn subscribe_status(&self) -> tokio::sync::watch::Receiver<SessionStatus> {
+        self.session.subscribe_status()
+    }
+
     pub fn status(&self) -> SessionStatus {
         self.session.status()
     }

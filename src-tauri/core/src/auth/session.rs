@@ -485,10 +485,14 @@ impl Session {
             return Some(known);
         }
         let token = self.acquire(None, false).await.ok()?;
-        let scoped = exchange(&self.client, &token, &["fr:idm:*"], None)
-            .await
-            .ok()?;
-        let resp = self
+        let scoped = match exchange(&self.client, &token, &["fr:idm:*"], None).await {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::info!(error = %e, "cannot learn the admin's name: token exchange failed");
+                return None;
+            }
+        };
+        let resp = match self
             .client
             .send(
                 &crate::tenant::ApiRequest::get("/openidm/info/login"),
@@ -496,13 +500,23 @@ impl Session {
                 None,
             )
             .await
-            .ok()?;
-        let admin = resp
+        {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::info!(error = %e, "cannot learn the admin's name from /openidm/info/login");
+                return None;
+            }
+        };
+        let Some(admin) = resp
             .body
             .get("authenticationId")
             .and_then(|v| v.as_str())
-            .filter(|s| !s.is_empty())?
-            .to_string();
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+        else {
+            tracing::info!(status = resp.status, "/openidm/info/login named no admin");
+            return None;
+        };
         self.set_status(|s| s.admin = Some(admin.clone()));
         let record = self.primary.lock().ok().and_then(|p| {
             p.as_ref().map(|p| StoredToken {
@@ -519,5 +533,26 @@ impl Session {
             }
         }
         Some(admin)
+    }
+
+    /// For hosts that watch the clock: when the signed-in token has run out (within the
+    /// 60 s skew), tries the refresh token; failing that, the session becomes signed out
+    /// (status and an `Auth` event saying the token expired). Returns `true` when it
+    /// signed out. Never opens a browser.
+    pub async fn check_expiry(&self) -> bool {
+        if self.status().state != SessionState::SignedIn || self.valid_in_memory().is_some() {
+            return false;
+        }
+        if self.acquire(None, false).await.is_ok() {
+            return false;
+        }
+        self.set_status(|s| {
+            s.state = SessionState::SignedOut;
+            s.expires_at_ms = None;
+            s.admin = None;
+            s.last_error = Some("Signed out: the token expired. Log in again.".into());
+        });
+        self.publish(AuthAction::LoggedOut, Some("token expired".into()));
+        true
     }
 }

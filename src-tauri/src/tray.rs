@@ -1,0 +1,223 @@
+//! The tray icon and its menu: state icon, tenant, admin, token expiry, Log in / Log out,
+//! Open monitor, Connect an assistant…, Open logs folder, Quit.
+
+use std::sync::{Arc, Mutex};
+
+use aic_mcp_core::auth::SessionState;
+use tauri::image::Image;
+use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
+use tauri::tray::{TrayIcon, TrayIconBuilder};
+use tauri::{AppHandle, Emitter, Manager, Wry};
+
+use crate::host::{Host, StatusView};
+
+const ICON_SIGNED_OUT: &[u8] = include_bytes!("../../icons/tray-signed-out.png");
+const ICON_SIGNED_IN: &[u8] = include_bytes!("../../icons/tray-signed-in.png");
+const ICON_BUSY: &[u8] = include_bytes!("../../icons/tray-busy.png");
+const ICON_ERROR: &[u8] = include_bytes!("../../icons/tray-error.png");
+
+/// The menu items whose text changes.
+pub struct TrayMenu {
+    tray: TrayIcon<Wry>,
+    tenant: MenuItem<Wry>,
+    admin: MenuItem<Wry>,
+    expiry: MenuItem<Wry>,
+    login: MenuItem<Wry>,
+    logout: MenuItem<Wry>,
+    shown_icon: Mutex<&'static str>,
+}
+
+pub type TrayState = Mutex<Option<Arc<TrayMenu>>>;
+
+pub fn create(handle: &AppHandle) -> tauri::Result<()> {
+    let info = |id: &str, text: &str| MenuItem::with_id(handle, id, text, false, None::<&str>);
+    let action = |id: &str, text: &str| MenuItem::with_id(handle, id, text, true, None::<&str>);
+    let tenant = info("tenant", "Tenant: …")?;
+    let admin = info("admin", "Not signed in")?;
+    let expiry = info("expiry", "")?;
+    let login = action("login", "Log in")?;
+    let logout = action("logout", "Log out")?;
+    let monitor = action("monitor", "Open monitor")?;
+    let connect = action("connect", "Connect an assistant…")?;
+    let logs = action("logs", "Open logs folder")?;
+    let quit = action("quit", "Quit AIC MCP Desktop")?;
+    let menu = Menu::with_items(
+        handle,
+        &[
+            &tenant,
+            &admin,
+            &expiry,
+            &PredefinedMenuItem::separator(handle)?,
+            &login,
+            &logout,
+            &PredefinedMenuItem::separator(handle)?,
+            &monitor,
+            &connect,
+            &logs,
+            &PredefinedMenuItem::separator(handle)?,
+            &quit,
+        ],
+    )?;
+    let tray = TrayIconBuilder::with_id("main")
+        .icon(Image::from_bytes(ICON_SIGNED_OUT)?)
+        .tooltip("AIC MCP Desktop")
+        .menu(&menu)
+        .on_menu_event(|app, event| on_menu(app, event.id().as_ref()))
+        .build(handle)?;
+    let state = handle.state::<TrayState>();
+    if let Ok(mut slot) = state.lock() {
+        *slot = Some(Arc::new(TrayMenu {
+            tray,
+            tenant,
+            admin,
+            expiry,
+            login,
+            logout,
+            shown_icon: Mutex::new("signed-out"),
+        }));
+    }
+    Ok(())
+}
+
+fn on_menu(app: &AppHandle, id: &str) {
+    let host = app.state::<Arc<Host>>().inner().clone();
+    match id {
+        "login" => {
+            show_window(app, Some("status"));
+            tauri::async_runtime::spawn(async move {
+                if let Some(core) = host.core().await {
+                    if let Err(e) = core.app.login().await {
+                        tracing::info!(error = %e, "login from the tray failed");
+                    }
+                }
+            });
+        }
+        "logout" => {
+            tauri::async_runtime::spawn(async move {
+                if let Some(core) = host.core().await {
+                    if let Err(e) = core.app.logout().await {
+                        tracing::warn!(error = %e, "logout from the tray failed");
+                    }
+                }
+            });
+        }
+        "monitor" => show_window(app, Some("activity")),
+        "connect" => show_window(app, Some("connect")),
+        "logs" => crate::commands::open_folder(&aic_mcp_core::config::default_log_dir()),
+        "quit" => {
+            let app = app.clone();
+            tauri::async_runtime::spawn(async move {
+                host.stop_core().await;
+                app.exit(0);
+            });
+        }
+        _ => {}
+    }
+}
+
+/// Shows, un-minimises and focuses the window, optionally on a view.
+pub fn show_window(app: &AppHandle, view: Option<&str>) {
+    if let Some(w) = app.get_webview_window("main") {
+        let _ = w.show();
+        let _ = w.unminimize();
+        let _ = w.set_focus();
+    }
+    if let Some(view) = view {
+        if let Err(e) = app.emit(crate::events::NAVIGATE_EVENT, view) {
+            tracing::warn!(error = %e, "could not switch the window's view");
+        }
+    }
+}
+
+/// "expires in 42 min"
+pub fn expiry_text(expires_at_ms: Option<i64>, now_ms: i64) -> String {
+    let Some(at) = expires_at_ms else {
+        return String::new();
+    };
+    let left = (at - now_ms) / 1000;
+    match left {
+        l if l <= 0 => "Token expired".into(),
+        l if l < 60 => format!("Token expires in {l} s"),
+        l if l < 7200 => format!("Token expires in {} min", l / 60),
+        l => format!("Token expires in {} h {} min", l / 3600, (l % 3600) / 60),
+    }
+}
+
+/// Brings the tray in line with the status.
+pub fn update(handle: &AppHandle, view: &StatusView) {
+    let Some(menu) = handle
+        .state::<TrayState>()
+        .lock()
+        .ok()
+        .and_then(|m| m.clone())
+    else {
+        return;
+    };
+    let s = &view.session;
+    let signed_in = s.state == SessionState::SignedIn;
+    let tenant = if view.demo {
+        format!("Tenant: {} (demo)", s.tenant)
+    } else {
+        format!("Tenant: {}", s.tenant)
+    };
+    let admin = match (&s.state, &s.admin) {
+        (SessionState::SignedIn, Some(a)) => format!("Signed in as {a}"),
+        (SessionState::SignedIn, None) => "Signed in".into(),
+        (SessionState::SigningIn, _) => "Signing in…".into(),
+        (SessionState::SignedOut, _) => "Not signed in".into(),
+    };
+    let expiry = if signed_in {
+        expiry_text(s.expires_at_ms, crate::events::now_ms())
+    } else {
+        String::new()
+    };
+    let _ = menu.tenant.set_text(tenant);
+    let _ = menu.admin.set_text(&admin);
+    let _ = menu.expiry.set_text(&expiry);
+    let _ = menu
+        .login
+        .set_enabled(!signed_in && s.state != SessionState::SigningIn);
+    let _ = menu.logout.set_enabled(signed_in);
+    let (name, bytes) = match s.state {
+        SessionState::SigningIn => ("busy", ICON_BUSY),
+        SessionState::SignedIn => ("signed-in", ICON_SIGNED_IN),
+        SessionState::SignedOut if s.last_error.is_some() || view.endpoint_error.is_some() => {
+            ("error", ICON_ERROR)
+        }
+        SessionState::SignedOut => ("signed-out", ICON_SIGNED_OUT),
+    };
+    if let Ok(mut shown) = menu.shown_icon.lock() {
+        if *shown != name {
+            if let Ok(img) = Image::from_bytes(bytes) {
+                let _ = menu.tray.set_icon(Some(img));
+            }
+            *shown = name;
+        }
+    }
+    let tooltip = if expiry.is_empty() {
+        format!("AIC MCP Desktop: {admin}")
+    } else {
+        format!("AIC MCP Desktop: {admin} ({expiry})")
+    };
+    let _ = menu.tray.set_tooltip(Some(tooltip));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expiry_reads_like_a_person_wrote_it() {
+        assert_eq!(expiry_text(None, 0), "");
+        assert_eq!(
+            expiry_text(Some(42 * 60_000 + 500), 0),
+            "Token expires in 42 min"
+        );
+        assert_eq!(expiry_text(Some(38_000), 0), "Token expires in 38 s");
+        assert_eq!(expiry_text(Some(0), 5), "Token expired");
+        assert_eq!(
+            expiry_text(Some(3 * 3_600_000 + 5 * 60_000), 0),
+            "Token expires in 3 h 5 min"
+        );
+    }
+}

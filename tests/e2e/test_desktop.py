@@ -1,0 +1,106 @@
+"""The desktop app end to end: the real WebKitGTK window under Xvfb, driven through
+tauri-driver and WebKitWebDriver. The app starts on the demo tenant; Log in opens the
+browser (real headless Chromium types into the demo tenant's form, the BROWSER hook); the
+window shows the tenant, the admin and the expiry; the Python `mcp` SDK connects through
+`aic-mcp-server connect`, calls a tool, and its row appears in the Activity view with the
+upstream request, its User-Agent and status; Log out empties the keychain entry."""
+
+import asyncio
+import os
+import subprocess
+import time
+
+import pytest
+from mcp import ClientSession, StdioServerParameters
+from mcp.client.stdio import stdio_client
+from selenium.webdriver.common.by import By
+
+from conftest import SERVER, require
+from desktop import Desktop, missing_parts, stop_stray_apps
+
+
+def keychain_entry(account: str) -> str:
+    out = subprocess.run(
+        ["secret-tool", "lookup", "service", "aic-mcp-desktop", "username", account],
+        capture_output=True, text=True, timeout=20,
+    )
+    return out.stdout.strip()
+
+
+@pytest.fixture
+def desktop(tmp_path, keychain, chromium):
+    why = missing_parts()
+    require(why is None, why or "")
+    stop_stray_apps()
+    d = Desktop(tmp_path)
+    yield d
+    d.stop()
+
+
+def call_tool(sock: str, env: dict, tool: str, args: dict):
+    params = StdioServerParameters(command=str(SERVER), args=["connect", "--socket", sock], env=env)
+
+    async def run():
+        async with stdio_client(params) as (read, write):
+            async with ClientSession(read, write) as s:
+                await s.initialize()
+                return await s.call_tool(tool, args)
+
+    return asyncio.run(run())
+
+
+def test_login_call_monitor_logout(desktop):
+    d = desktop
+    d.wait_for(lambda: "127.0.0.1" in d.text("tenant"), what="the demo tenant in the Status view")
+    tenant_host = d.text("tenant").split("://")[-1].split()[0].strip("/")
+    assert d.driver.find_element(By.ID, "login").is_enabled()
+
+    d.click("login")
+    d.wait_for(lambda: "expires in" in d.text("expiry"), timeout=60, what="signed in with an expiry")
+    d.wait_for(lambda: d.text("admin") == "admin", what="the admin's name")
+    assert keychain_entry(tenant_host), "the token must be in the OS keychain after login"
+    shots = os.environ.get("E2E_SCREENSHOTS")
+    if shots:
+        d.screenshot(os.path.join(shots, "status.png"))
+
+    # An assistant connects through the bridge and calls a tool.
+    d.click("nav-activity")
+    env = {k: v for k, v in d.env.items()}
+    result = call_tool(str(d.socket), env, "getLogSources", {})
+    assert not result.is_error, result
+    row = d.wait_for(
+        lambda: d.driver.find_element(By.CSS_SELECTOR, '.row[data-tool="getLogSources"][data-outcome="ok"]'),
+        what="the tool call's row in the Activity view",
+    )
+    row.click()
+    upstream = d.wait_for(
+        lambda: [
+            u for u in d.driver.find_elements(By.CSS_SELECTOR, ".upstream")
+            if "/monitoring/logs/sources" in u.find_element(By.CSS_SELECTOR, ".path").text
+        ],
+        what="the upstream request in the row's details",
+    )[0]
+    if shots:
+        d.screenshot(os.path.join(shots, "activity.png"))
+    assert upstream.find_element(By.CSS_SELECTOR, ".status").text == "200"
+    assert upstream.find_element(By.CSS_SELECTOR, ".method").text == "GET"
+    assert upstream.find_element(By.CSS_SELECTOR, ".ua").text.startswith("aic-mcp-server/")
+    assert len(upstream.find_element(By.CSS_SELECTOR, ".txid").text) >= 16
+
+    # A rejected call: its row says so, and nothing went upstream.
+    bad = call_tool(str(d.socket), env, "getManagedObject", {"objectType": "../x", "objectId": "1"})
+    assert bad.is_error
+    d.wait_for(
+        lambda: d.driver.find_element(By.CSS_SELECTOR, '.row[data-tool="getManagedObject"][data-outcome="rejected"]'),
+        what="the rejected call's row",
+    )
+
+    d.click("nav-status")
+    d.click("logout")
+    d.wait_for(lambda: d.driver.find_element(By.ID, "login").is_displayed()
+               and d.driver.find_element(By.ID, "login").is_enabled(), what="signed out")
+    d.wait_for(lambda: keychain_entry(tenant_host) == "", what="the keychain entry to be gone")
+    # Signed out: an assistant's call is refused with a clear message, no browser opens.
+    refused = call_tool(str(d.socket), env, "getLogSources", {})
+    assert refused.is_error
+    assert "Log in" in refused.content[0].text

@@ -1,0 +1,224 @@
+// Connect view: the six assistants, their config entry (copy it or let the app add it after
+// a reviewed diff), and the HTTP endpoint's bearer when that endpoint is on.
+
+import * as ipc from "./ipc.js";
+import { subscribeStatus } from "./status.js";
+import { $, copyWithFeedback, el, errorCode, errorMessage, setBanner, show } from "./util.js";
+
+const STATE = {
+  not_detected: "Not installed here",
+  absent: "Not added",
+  installed: "Added",
+  different: "Different entry",
+};
+const ADD_LABEL = { absent: "Add…", different: "Update…", installed: "Review…" };
+
+const results = new Map(); // assistant id → last apply message
+let dialogState = null; // {assistant, preview}
+let loadSeq = 0;
+
+// ---------------------------------------------------------------- list
+
+export async function refreshAssistants() {
+  const seq = ++loadSeq;
+  const button = $("assistants-refresh");
+  button.disabled = true;
+  try {
+    const list = await ipc.assistants();
+    if (seq !== loadSeq) return;
+    setBanner($("connect-error"), "");
+    renderList(Array.isArray(list) ? list : []);
+  } catch (e) {
+    if (seq === loadSeq) setBanner($("connect-error"), `Could not read the assistants' configuration: ${errorMessage(e)}`);
+  } finally {
+    if (seq === loadSeq) button.disabled = false;
+  }
+}
+
+function renderList(list) {
+  $("assistant-list").replaceChildren(...list.map(card));
+}
+
+function card(a) {
+  const state = STATE[a.state] ? a.state : "absent";
+  const actions = el("div", { class: "card-actions" });
+  const copy = el("button", { class: "btn small copy", text: "Copy", attrs: { type: "button" } });
+  copy.addEventListener("click", () => copyWithFeedback(copy, a.entry));
+  actions.append(copy);
+  if (state !== "not_detected") {
+    const add = el("button", {
+      class: `btn small add${state === "absent" ? " primary" : ""}`,
+      text: ADD_LABEL[state],
+      attrs: { type: "button" },
+    });
+    add.addEventListener("click", () => startAdd(a, add));
+    actions.append(add);
+  }
+
+  const result = results.get(a.id);
+  return el(
+    "article",
+    { class: `card assistant${state === "not_detected" ? " dim" : ""}`, dataset: { id: a.id, state } },
+    el(
+      "div",
+      { class: "assistant-head" },
+      el("div", { class: "assistant-title" }, el("h3", { text: a.name }), el("span", { class: "badge", dataset: { state }, text: STATE[state] })),
+      actions,
+    ),
+    el("code", { class: "assistant-path selectable", text: a.path }),
+    a.note ? el("p", { class: "assistant-note muted", text: a.note }) : null,
+    el("pre", { class: "entry selectable", text: a.entry }),
+    result ? el("div", { class: "banner ok assistant-result", text: result }) : null,
+  );
+}
+
+// ---------------------------------------------------------------- add / update
+
+async function startAdd(assistant, button) {
+  button.disabled = true;
+  setBanner($("connect-error"), "");
+  try {
+    const preview = await ipc.assistantPreview(assistant.id);
+    openDialog(assistant, preview);
+  } catch (e) {
+    setBanner($("connect-error"), `${assistant.name}: ${errorMessage(e)}`);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function renderDiff(diff) {
+  const pre = $("apply-diff");
+  const lines = String(diff || "").replace(/\n$/, "").split("\n");
+  pre.replaceChildren(
+    ...lines.map((line) => {
+      let cls = "ctx";
+      if (line.startsWith("+++") || line.startsWith("---")) cls = "meta";
+      else if (line.startsWith("@@")) cls = "hunk";
+      else if (line.startsWith("+")) cls = "add";
+      else if (line.startsWith("-")) cls = "del";
+      return el("span", { class: `diff-line ${cls}`, text: `${line}\n` });
+    }),
+  );
+}
+
+function fillDialog(assistant, preview) {
+  dialogState = { assistant, preview };
+  $("apply-title").textContent = `${preview.already_installed ? "Review" : "Add to"} ${assistant.name}`;
+  $("apply-path").textContent = preview.path || assistant.path;
+  $("apply-backup").textContent = preview.backup_path || (preview.creates_file ? "None — this creates a new file" : "None");
+  let note = "";
+  if (preview.already_installed) note = "This entry is already in the file. Nothing needs to be written.";
+  else if (preview.creates_file) note = "The file does not exist yet; it will be created.";
+  setBanner($("apply-note"), note);
+  renderDiff(preview.diff);
+  $("apply-write").hidden = !!preview.already_installed;
+  $("apply-write").disabled = false;
+  $("apply-cancel").textContent = preview.already_installed ? "Close" : "Cancel";
+}
+
+function openDialog(assistant, preview) {
+  setBanner($("apply-error"), "");
+  fillDialog(assistant, preview);
+  const dialog = $("apply-dialog");
+  if (!dialog.open) dialog.showModal();
+  $("apply-cancel").focus();
+}
+
+async function write() {
+  if (!dialogState) return;
+  const { assistant, preview } = dialogState;
+  const writeBtn = $("apply-write");
+  const cancelBtn = $("apply-cancel");
+  writeBtn.disabled = true;
+  cancelBtn.disabled = true;
+  setBanner($("apply-error"), "");
+  try {
+    const res = await ipc.assistantApply(assistant.id, preview.token);
+    const message = res && res.message ? res.message : "Written.";
+    results.set(assistant.id, message);
+    $("apply-dialog").close();
+    setBanner($("connect-result"), `${assistant.name}: ${message}`);
+    refreshAssistants();
+  } catch (e) {
+    if (errorCode(e) === "FileChanged") {
+      // The file changed since the preview: show the new change for another review.
+      try {
+        fillDialog(assistant, await ipc.assistantPreview(assistant.id));
+        setBanner($("apply-error"), "The file changed since this preview. Here is the change against the current file — review it and write again.");
+      } catch (e2) {
+        setBanner($("apply-error"), errorMessage(e2));
+      }
+    } else {
+      setBanner($("apply-error"), errorMessage(e));
+      writeBtn.disabled = false;
+    }
+  } finally {
+    cancelBtn.disabled = false;
+  }
+}
+
+// ---------------------------------------------------------------- HTTP endpoint bearer
+
+const bearer = { token: null, visible: false, url: null };
+
+async function loadBearer() {
+  if (bearer.token === null) bearer.token = (await ipc.httpBearer()).token;
+  return bearer.token;
+}
+
+function renderBearer() {
+  $("http-bearer").textContent = bearer.visible && bearer.token ? bearer.token : "••••••••••••••••••••••••";
+  $("http-bearer").dataset.masked = String(!(bearer.visible && bearer.token));
+  $("bearer-show").textContent = bearer.visible ? "Hide" : "Show";
+}
+
+function onStatus(s) {
+  const url = s.http_url || null;
+  show($("http-option"), !!url);
+  if (url !== bearer.url) {
+    bearer.url = url;
+    bearer.token = null;
+    bearer.visible = false;
+    setBanner($("bearer-error"), "");
+    renderBearer();
+  }
+  $("http-option-url").textContent = url || "";
+}
+
+/** Called when the Connect view becomes visible. */
+export function connectShown() {
+  refreshAssistants();
+}
+
+export function initConnect() {
+  $("assistants-refresh").addEventListener("click", refreshAssistants);
+  $("apply-write").addEventListener("click", write);
+  $("apply-cancel").addEventListener("click", () => $("apply-dialog").close());
+  $("apply-dialog").addEventListener("close", () => {
+    dialogState = null;
+  });
+
+  $("bearer-show").addEventListener("click", async () => {
+    try {
+      if (!bearer.visible) await loadBearer();
+      bearer.visible = !bearer.visible;
+      setBanner($("bearer-error"), "");
+    } catch (e) {
+      setBanner($("bearer-error"), errorMessage(e));
+    }
+    renderBearer();
+  });
+  $("bearer-copy").addEventListener("click", async () => {
+    try {
+      const token = await loadBearer();
+      setBanner($("bearer-error"), "");
+      copyWithFeedback($("bearer-copy"), token);
+    } catch (e) {
+      setBanner($("bearer-error"), errorMessage(e));
+    }
+  });
+  renderBearer();
+  subscribeStatus(onStatus);
+  return refreshAssistants();
+}

@@ -1,0 +1,190 @@
+// Status view: tenant, admin, sign-in state with a live expiry countdown, token store, local
+// endpoint, and the Log in / Cancel / Log out actions. Also the shared "current status" that
+// other views (Connect, the sidebar) subscribe to.
+
+import * as ipc from "./ipc.js";
+import { $, clock, clockShort, copyWithFeedback, count, countdown, el, errorMessage, setBanner, show } from "./util.js";
+
+let current = null;
+const subscribers = new Set();
+let actionRunning = false;
+
+const STATE_LABEL = {
+  signed_out: "Signed out",
+  signing_in: "Signing in…",
+  signed_in: "Signed in",
+};
+
+const STORE_LABEL = {
+  keychain: "System keychain",
+  file: "File (owner-only)",
+  memory: "Memory only — sign-in is lost when the app quits",
+};
+
+/** Call `cb(status)` now (if known) and on every change. */
+export function subscribeStatus(cb) {
+  subscribers.add(cb);
+  if (current) cb(current);
+  return () => subscribers.delete(cb);
+}
+
+function setStatus(s) {
+  if (!s || typeof s !== "object") return;
+  current = s;
+  render();
+  for (const cb of subscribers) {
+    try {
+      cb(s);
+    } catch (e) {
+      console.warn("status subscriber failed", e);
+    }
+  }
+}
+
+function render() {
+  const s = current;
+  const state = STATE_LABEL[s.state] ? s.state : "signed_out";
+
+  const pill = $("state");
+  pill.textContent = STATE_LABEL[state];
+  pill.dataset.state = state;
+
+  $("tenant").textContent = s.tenant || "—";
+  show($("demo-badge"), !!s.demo);
+  $("admin").textContent = s.admin || "—";
+  show($("admin-line"), state === "signed_in");
+
+  $("token-store").textContent = STORE_LABEL[s.token_store] || s.token_store || "—";
+  $("socket-path").textContent = s.socket_path || "Not running";
+  $("socket-path").classList.toggle("off", !s.socket_path);
+  $("http-url").textContent = s.http_url || "Off";
+  $("http-url").classList.toggle("off", !s.http_url);
+  setBanner($("error"), s.last_error || "");
+  setBanner($("endpoint-error"), s.endpoint_error ? `Local endpoint: ${s.endpoint_error}` : "");
+
+  // Actions: Log in while signed out, Cancel while signing in, Log out while signed in.
+  const signingIn = state === "signing_in";
+  show($("login"), state === "signed_out");
+  show($("logout"), state === "signed_in");
+  show($("signing-in"), signingIn);
+  $("login-url").textContent = s.login_url || "";
+  show($("login-url").parentElement, !!s.login_url);
+  updateButtons();
+  renderExpiry();
+
+  // An action error that is now also the tenant's last error is shown once.
+  if (s.last_error && $("action-error").textContent === s.last_error) setBanner($("action-error"), "");
+
+  // Sidebar.
+  $("nav-state-dot").dataset.state = state;
+  $("foot-tenant").textContent = s.demo ? "Demo tenant" : hostOf(s.tenant);
+  $("foot-tenant").title = s.tenant || "";
+  $("foot-version").textContent = s.version ? `Version ${s.version}` : "";
+}
+
+function hostOf(url) {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url || "";
+  }
+}
+
+function renderExpiry() {
+  const s = current;
+  if (!s) return;
+  const expiry = $("expiry");
+  const at = $("expiry-at");
+  if (s.state === "signed_in" && Number.isFinite(s.expires_at_ms)) {
+    const text = countdown(s.expires_at_ms);
+    expiry.textContent = text;
+    expiry.dataset.expired = String(text === "expired");
+    at.textContent = text === "expired" ? "" : `(at ${clockShort(s.expires_at_ms)})`;
+  } else {
+    expiry.textContent = s.state === "signing_in" ? "Signing in…" : "Not signed in";
+    expiry.dataset.expired = "false";
+    at.textContent = "";
+  }
+}
+
+function updateButtons() {
+  $("login").disabled = actionRunning;
+  $("logout").disabled = actionRunning;
+}
+
+async function runAction(action) {
+  if (actionRunning) return;
+  actionRunning = true;
+  updateButtons();
+  setBanner($("action-error"), "");
+  try {
+    await action();
+  } catch (e) {
+    const msg = errorMessage(e);
+    if (!current || msg !== current.last_error) setBanner($("action-error"), msg);
+  } finally {
+    actionRunning = false;
+    updateButtons();
+    refresh();
+  }
+}
+
+// Status events are the source of truth; a fetched status only applies when no event
+// arrived while it was in flight (it would be older than that event).
+let statusEvents = 0;
+
+async function refresh() {
+  const seen = statusEvents;
+  try {
+    const s = await ipc.status();
+    if (seen === statusEvents) setStatus(s);
+  } catch (e) {
+    setBanner($("action-error"), errorMessage(e));
+  }
+}
+
+/** Render the Activity summary card ({calls, ok, error, rejected, running, last}). */
+export function showActivitySummary(sum) {
+  const box = $("summary-counts");
+  if (!sum.calls) {
+    box.replaceChildren(el("span", { class: "muted", text: "No tool calls yet." }));
+  } else {
+    const chips = [el("span", { class: "summary-total", text: `${count(sum.calls)} tool ${sum.calls === 1 ? "call" : "calls"}` })];
+    for (const [k, label] of [["ok", "OK"], ["error", "Error"], ["rejected", "Rejected"], ["running", "Running"]]) {
+      if (sum[k]) chips.push(el("span", { class: "pill", dataset: { outcome: k }, text: `${count(sum[k])} ${label}` }));
+    }
+    box.replaceChildren(...chips);
+  }
+  const last = sum.last;
+  $("summary-last").textContent = last
+    ? `Last: ${last.tool || "unknown tool"}${last.client ? ` from ${last.client}` : ""} at ${clock(last.startMs)}`
+    : "";
+}
+
+export async function initStatus() {
+  $("login").addEventListener("click", () => runAction(() => ipc.login()));
+  $("logout").addEventListener("click", () => runAction(() => ipc.logout()));
+  $("cancel-login").addEventListener("click", async () => {
+    const b = $("cancel-login");
+    b.disabled = true;
+    try {
+      await ipc.cancelLogin();
+    } catch (e) {
+      setBanner($("action-error"), errorMessage(e));
+    } finally {
+      b.disabled = false;
+    }
+  });
+  $("copy-login-url").addEventListener("click", () => {
+    copyWithFeedback($("copy-login-url"), $("login-url").textContent);
+  });
+
+  setInterval(renderExpiry, 1000);
+
+  // Listen first, then fetch; an event that arrives while the fetch runs is newer and wins.
+  await ipc.onStatus((s) => {
+    statusEvents += 1;
+    setStatus(s);
+  });
+  await refresh();
+}
