@@ -157,6 +157,13 @@ class Desktop:
     def text(self, element_id: str) -> str:
         return self.driver.find_element(By.ID, element_id).text
 
+    def click_css(self, selector: str, what: str = "element"):
+        """Clicks the element once it exists, retrying while the page re-renders it."""
+        def attempt():
+            self.driver.find_element(By.CSS_SELECTOR, selector).click()
+            return True
+        self.wait_for(attempt, what=what)
+
     def click(self, element_id: str):
         self.driver.find_element(By.ID, element_id).click()
 

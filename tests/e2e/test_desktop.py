@@ -6,6 +6,7 @@ window shows the tenant, the admin and the expiry; the Python `mcp` SDK connects
 upstream request, its User-Agent and status; Log out empties the keychain entry."""
 
 import asyncio
+import json
 import os
 import subprocess
 import time
@@ -16,7 +17,7 @@ from mcp.client.stdio import stdio_client
 from selenium.webdriver.common.by import By
 
 from conftest import SERVER, require
-from desktop import Desktop, missing_parts, stop_stray_apps
+from desktop import APP, Desktop, missing_parts, stop_stray_apps
 
 
 def keychain_entry(account: str) -> str:
@@ -104,3 +105,78 @@ def test_login_call_monitor_logout(desktop):
     refused = call_tool(str(d.socket), env, "getLogSources", {})
     assert refused.is_error
     assert "Log in" in refused.content[0].text
+
+
+@pytest.fixture
+def desktop_with_cursor(tmp_path, keychain):
+    why = missing_parts()
+    require(why is None, why or "")
+    stop_stray_apps()
+    cursor = tmp_path / "home" / ".cursor"
+    cursor.mkdir(parents=True)
+    (cursor / "mcp.json").write_text('{\n  // mine\n  "mcpServers": {\n    "other": {"command": "x"}\n  }\n}\n')
+    d = Desktop(tmp_path)
+    d.cursor_file = cursor / "mcp.json"
+    yield d
+    d.stop()
+
+
+def test_connect_export_settings_single_instance(desktop_with_cursor):
+    d = desktop_with_cursor
+    d.wait_for(lambda: "127.0.0.1" in d.text("tenant"), what="the window")
+    before = d.cursor_file.read_text()
+
+    # Connect: Add shows the change and writes only after consent; Cancel writes nothing.
+    d.click("nav-connect")
+    add = 'article.assistant[data-id="cursor"] button.add'
+    d.click_css(add, what="Cursor's Add button")
+    diff = d.wait_for(lambda: d.text("apply-diff"), what="the diff")
+    assert '+    "aic": {' in diff or '"aic"' in diff, diff
+    assert str(d.cursor_file) in d.text("apply-path")
+    d.click("apply-cancel")
+    time.sleep(0.5)
+    assert d.cursor_file.read_text() == before, "Cancel must not write"
+    d.click_css(add, what="Cursor's Add button")
+    d.wait_for(lambda: d.text("apply-diff"), what="the diff again")
+    d.click("apply-write")
+    d.wait_for(lambda: '"aic"' in d.cursor_file.read_text(), what="the entry to be written")
+    after = d.cursor_file.read_text()
+    assert "// mine" in after and '"other"' in after, after
+    assert "connect" in after and "aic-mcp-server" in after
+    backups = list(d.cursor_file.parent.glob("mcp.json.aic-bak-*"))
+    assert len(backups) == 1 and backups[0].read_text() == before
+    d.wait_for(
+        lambda: d.driver.find_element(By.CSS_SELECTOR, 'article.assistant[data-id="cursor"]').get_attribute("data-state") == "installed",
+        what="Cursor shown as installed",
+    )
+
+    # Settings: a bad tenant URL is refused with a clear message and nothing is saved.
+    d.click("nav-settings")
+    field = d.wait_for(lambda: d.driver.find_element(By.ID, "tenant-url"), what="the settings form")
+    field.clear()
+    field.send_keys("ftp://openam-acme.forgeblocks.com")
+    d.click("save-settings")
+    err = d.wait_for(lambda: d.text("tenant-url-error"), what="the tenant URL error")
+    assert "unsupported scheme (use https://)" in err, err
+    settings_file = d.tmp / "home" / ".config" / "aic-mcp-desktop" / "settings.json"
+    xdg = d.env.get("XDG_CONFIG_HOME")
+    if xdg:
+        settings_file = os.path.join(xdg, "aic-mcp-desktop", "settings.json")
+    assert not os.path.exists(settings_file)
+
+    # Export: the rows the user sees go to a JSONL file.
+    call_tool(str(d.socket), dict(d.env), "getLogSources", {})
+    d.click("nav-activity")
+    d.wait_for(lambda: d.driver.find_element(By.CSS_SELECTOR, '.row[data-tool="getLogSources"]'), what="a row")
+    d.click("export")
+    path = d.wait_for(
+        lambda: d.driver.find_element(By.CSS_SELECTOR, "#export-message code").text, what="the export path",
+    )
+    lines = [json.loads(line) for line in open(path, encoding="utf-8")]
+    assert any(e.get("tool") == "getLogSources" for e in lines)
+
+    # Single instance: a second launch hands over to the running app and exits.
+    before_pids = set(d.app_pids())
+    second = subprocess.run([str(APP)], env=d.env, capture_output=True, timeout=30)
+    assert second.returncode == 0, second.stderr
+    assert set(d.app_pids()) == before_pids

@@ -57,7 +57,9 @@ impl TenantUrl {
         } else if lower.starts_with("http://") {
             (Scheme::Http, &trimmed[7..])
         } else if trimmed.contains("://") {
-            return Err(err(format!("'{trimmed}' has an unsupported scheme")));
+            return Err(err(format!(
+                "'{trimmed}' has an unsupported scheme (use https://)"
+            )));
         } else {
             (Scheme::Https, trimmed)
         };
