@@ -53,6 +53,8 @@ function render() {
   show($("demo-badge"), !!s.demo);
   $("admin").textContent = s.admin || "—";
   show($("admin-line"), state === "signed_in");
+  $("sign-in-hint").textContent = s.sign_in_hint || "";
+  show($("sign-in-hint"), state !== "signed_in" && !!s.sign_in_hint);
 
   $("token-store").textContent = STORE_LABEL[s.token_store] || s.token_store || "—";
   $("socket-path").textContent = s.socket_path || "Not running";
@@ -60,7 +62,7 @@ function render() {
   $("http-url").textContent = s.http_url || "Off";
   $("http-url").classList.toggle("off", !s.http_url);
   setBanner($("error"), s.last_error || "");
-  setBanner($("endpoint-error"), s.endpoint_error ? `Local endpoint: ${s.endpoint_error}` : "");
+  setBanner($("endpoint-error"), s.endpoint_error || "");
 
   // Actions: Log in while signed out, Cancel while signing in, Log out while signed in.
   const signingIn = state === "signing_in";

@@ -16,9 +16,15 @@ use crate::host::{Core, Host, StatusView};
 type HostState<'a> = State<'a, Arc<Host>>;
 
 async fn core(host: &Host) -> UiResult<Arc<Core>> {
-    host.core()
-        .await
-        .ok_or_else(|| UiError::new("Internal", "the app is still starting"))
+    if let Some(core) = host.core().await {
+        return Ok(core);
+    }
+    let why = host.settings_error.read().await.clone();
+    Err(UiError::new(
+        "Internal",
+        why.map(|e| format!("The app could not start: {e}. Fix it in Settings."))
+            .unwrap_or_else(|| "The app is still starting.".into()),
+    ))
 }
 
 #[tauri::command]

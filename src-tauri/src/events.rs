@@ -16,8 +16,9 @@ pub const STATUS_EVENT: &str = "status";
 pub const ACTIVITY_EVENT: &str = "activity";
 pub const NAVIGATE_EVENT: &str = "navigate";
 
-/// How long activity events are gathered before one batch is emitted.
-const BATCH_WINDOW: Duration = Duration::from_millis(100);
+/// How long activity events are gathered before one batch is emitted: about one frame, so
+/// a burst becomes a few batches while a single call's row shows at once.
+const BATCH_WINDOW: Duration = Duration::from_millis(16);
 /// The largest batch (a burst is split rather than delayed).
 const BATCH_MAX: usize = 2_000;
 

@@ -137,6 +137,9 @@ impl Host {
         };
         let app = App::start(config, parts)?;
         let mut errors = Vec::new();
+        if let Some(e) = self.settings_error.read().await.clone() {
+            errors.push(format!("{e}; using the default settings"));
+        }
         let socket_path = match app.serve_socket(&self.launch.socket_path).await {
             Ok(p) => Some(p),
             Err(e) => {

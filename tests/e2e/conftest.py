@@ -13,7 +13,7 @@ import urllib.request
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-TARGET = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "debug"
+TARGET = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / os.environ.get("E2E_PROFILE", "debug")
 SERVER = TARGET / "aic-mcp-server"
 SIM = TARGET / "aic-tenant-sim"
 BROWSER_HOOK = pathlib.Path(__file__).with_name("browser_login.py")

@@ -10,13 +10,15 @@ import json
 import os
 import subprocess
 import time
+import urllib.error
+import urllib.request
 
 import pytest
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from selenium.webdriver.common.by import By
 
-from conftest import SERVER, require
+from conftest import SERVER, free_port, require
 from desktop import APP, Desktop, missing_parts, stop_stray_apps
 
 
@@ -36,6 +38,18 @@ def desktop(tmp_path, keychain, chromium):
     d = Desktop(tmp_path)
     yield d
     d.stop()
+
+
+def post_ping(url: str, headers: dict) -> int:
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "ping"}).encode()
+    req = urllib.request.Request(url, data=body, method="POST", headers={
+        "Content-Type": "application/json", "Accept": "application/json, text/event-stream", **headers,
+    })
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
 
 
 def call_tool(sock: str, env: dict, tool: str, args: dict):
@@ -163,6 +177,28 @@ def test_connect_export_settings_single_instance(desktop_with_cursor):
     if xdg:
         settings_file = os.path.join(xdg, "aic-mcp-desktop", "settings.json")
     assert not os.path.exists(settings_file)
+
+    # Settings: turning the HTTP endpoint on restarts the core with it; it needs the bearer
+    # from the keychain and refuses a foreign Origin.
+    field.clear()
+    port = free_port()
+    http_port = d.driver.find_element(By.ID, "http-port")
+    if not d.driver.find_element(By.ID, "http-enabled").is_selected():
+        d.click("http-enabled")
+    http_port.clear()
+    http_port.send_keys(str(port))
+    d.click("save-settings")
+    url = d.wait_for(
+        lambda: d.driver.execute_script("return window.__TAURI_INTERNALS__.invoke('status')")["http_url"],
+        what="the HTTP endpoint",
+    )
+    assert url == f"http://127.0.0.1:{port}/mcp"
+    assert json.load(open(settings_file))["http_enabled"] is True
+    bearer = keychain_entry("local-http-bearer")
+    assert len(bearer) >= 32
+    assert post_ping(url, {}) == 401
+    assert post_ping(url, {"Authorization": f"Bearer {bearer}", "Origin": "http://evil.example"}) == 403
+    assert post_ping(url, {"Authorization": f"Bearer {bearer}"}) not in (401, 403)
 
     # Export: the rows the user sees go to a JSONL file.
     call_tool(str(d.socket), dict(d.env), "getLogSources", {})

@@ -100,8 +100,11 @@ pub struct ActivityBus {
     tx: broadcast::Sender<ActivityEvent>,
     recent: Mutex<VecDeque<ActivityEvent>>,
     capacity: usize,
-    next_call_id: AtomicU64,
 }
+
+/// Call ids are unique in the process, across buses: a host that restarts its core (the
+/// desktop switching tenant) keeps one live log in which ids never repeat.
+static NEXT_CALL_ID: AtomicU64 = AtomicU64::new(1);
 
 impl ActivityBus {
     /// A bus that remembers the last `capacity` events.
@@ -111,13 +114,12 @@ impl ActivityBus {
             tx,
             recent: Mutex::new(VecDeque::with_capacity(capacity.min(1024))),
             capacity: capacity.max(1),
-            next_call_id: AtomicU64::new(1),
         })
     }
 
     /// A fresh id for a tool call.
     pub fn next_call_id(&self) -> u64 {
-        self.next_call_id.fetch_add(1, Ordering::Relaxed)
+        NEXT_CALL_ID.fetch_add(1, Ordering::Relaxed)
     }
 
     pub fn publish(&self, event: ActivityEvent) {
