@@ -3,11 +3,13 @@ tauri-driver and WebKitWebDriver. The app starts on the demo tenant; Log in open
 browser (real headless Chromium types into the demo tenant's form, the BROWSER hook); the
 window shows the tenant, the admin and the expiry; the Python `mcp` SDK connects through
 `aic-mcp-server connect`, calls a tool, and its row appears in the Activity view with the
-upstream request, its User-Agent and status; Log out empties the keychain entry."""
+upstream request, its User-Agent and status; Log out empties the keychain entry. Also: the
+Connect view's consent flow, Settings, Export, single instance, and a cancelled sign-in."""
 
 import asyncio
 import json
 import os
+import socket
 import subprocess
 import time
 import urllib.error
@@ -216,3 +218,33 @@ def test_connect_export_settings_single_instance(desktop_with_cursor):
     second = subprocess.run([str(APP)], env=d.env, capture_output=True, timeout=30)
     assert second.returncode == 0, second.stderr
     assert set(d.app_pids()) == before_pids
+
+
+@pytest.fixture
+def desktop_no_browser(tmp_path, keychain):
+    why = missing_parts()
+    require(why is None, why or "")
+    stop_stray_apps()
+    # A browser that opens nothing: the sign-in waits until the admin cancels it.
+    d = Desktop(tmp_path, BROWSER="true")
+    yield d
+    d.stop()
+
+
+def test_login_shows_progress_and_can_be_cancelled(desktop_no_browser):
+    d = desktop_no_browser
+    d.wait_for(lambda: "127.0.0.1" in d.text("tenant"), what="the window")
+    d.click("login")
+    url = d.wait_for(lambda: d.text("login-url"), what="the sign-in URL while waiting")
+    assert "/am/oauth2/authorize?" in url and "code_challenge_method=S256" in url
+    assert d.driver.find_element(By.ID, "signing-in").is_displayed()
+    assert not d.driver.find_element(By.ID, "login").is_enabled()
+    d.click("cancel-login")
+    d.wait_for(lambda: not d.driver.find_element(By.ID, "signing-in").is_displayed(), what="the progress to end")
+    d.wait_for(lambda: d.driver.find_element(By.ID, "login").is_enabled(), what="Log in again")
+    status = d.driver.execute_script("return window.__TAURI_INTERNALS__.invoke('status')")
+    assert status["state"] == "signed_out"
+    assert status["last_error"] and "cancel" in status["last_error"].lower()
+    # The redirect listener is closed again: its port is free.
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", int(d.env["AIC_REDIRECT_PORT"])))
