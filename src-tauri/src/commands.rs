@@ -168,7 +168,7 @@ pub async fn save_settings(
         || previous.http_enabled != saved.http_enabled
         || (saved.http_enabled && previous.http_port != saved.http_port);
     if core_changed {
-        crate::restart_core(&app, &host).await;
+        crate::start_core(&app, &host).await;
     }
     Ok(Saved {
         restart_needed: false,
@@ -178,7 +178,7 @@ pub async fn save_settings(
 /// Restarts the core (endpoints, session) with the saved settings.
 #[tauri::command]
 pub async fn restart(app: AppHandle, host: HostState<'_>) -> UiResult<()> {
-    crate::restart_core(&app, &host).await;
+    crate::start_core(&app, &host).await;
     Ok(())
 }
 

@@ -137,8 +137,9 @@ fn main() {
     });
 }
 
-/// Starts the core and its forwarders; a failure is shown in the window and the tray.
-async fn start_core(handle: &AppHandle, host: &Arc<Host>) {
+/// Starts (or restarts, with the saved settings) the core and its forwarders; a failure is
+/// shown in the window and the tray.
+pub async fn start_core(handle: &AppHandle, host: &Arc<Host>) {
     match host.start_core().await {
         Ok(core) => {
             if let Some(e) = &core.endpoint_error {
@@ -154,11 +155,6 @@ async fn start_core(handle: &AppHandle, host: &Arc<Host>) {
             *host.settings_error.write().await = Some(format!("{e:#}"));
         }
     }
-}
-
-/// Stops the running core and starts one from the saved settings.
-pub async fn restart_core(handle: &AppHandle, host: &Arc<Host>) {
-    start_core(handle, host).await;
 }
 
 /// Daily-rolling log files in the OS log folder (the activity JSONL sits beside them).

@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 
 import pytest
@@ -117,3 +118,28 @@ def server_env(sim: Sim, tmp: pathlib.Path, **extra) -> dict:
     )
     env.update({k: str(v) for k, v in extra.items()})
     return env
+
+
+def keychain_lookup(account: str) -> str:
+    """Our keychain entry for `account` (service aic-mcp-desktop), "" when there is none."""
+    out = subprocess.run(
+        ["secret-tool", "lookup", "service", "aic-mcp-desktop", "username", account],
+        capture_output=True, text=True, timeout=20,
+    )
+    return out.stdout.strip()
+
+
+def post_ping(url: str, headers: dict) -> tuple[int, str]:
+    """A JSON-RPC ping POSTed to an MCP HTTP endpoint: (status, body)."""
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "ping"}).encode()
+    req = urllib.request.Request(url, data=body, method="POST", headers={
+        "Content-Type": "application/json",
+        "Accept": "application/json, text/event-stream",
+        **headers,
+    })
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, r.read().decode(errors="replace")
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode(errors="replace")
+

@@ -12,24 +12,14 @@ import os
 import socket
 import subprocess
 import time
-import urllib.error
-import urllib.request
 
 import pytest
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from selenium.webdriver.common.by import By
 
-from conftest import SERVER, free_port, require
+from conftest import SERVER, free_port, keychain_lookup, post_ping, require
 from desktop import APP, Desktop, missing_parts, stop_stray_apps
-
-
-def keychain_entry(account: str) -> str:
-    out = subprocess.run(
-        ["secret-tool", "lookup", "service", "aic-mcp-desktop", "username", account],
-        capture_output=True, text=True, timeout=20,
-    )
-    return out.stdout.strip()
 
 
 @pytest.fixture
@@ -40,18 +30,6 @@ def desktop(tmp_path, keychain, chromium):
     d = Desktop(tmp_path)
     yield d
     d.stop()
-
-
-def post_ping(url: str, headers: dict) -> int:
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "ping"}).encode()
-    req = urllib.request.Request(url, data=body, method="POST", headers={
-        "Content-Type": "application/json", "Accept": "application/json, text/event-stream", **headers,
-    })
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return r.status
-    except urllib.error.HTTPError as e:
-        return e.code
 
 
 def call_tool(sock: str, env: dict, tool: str, args: dict):
@@ -75,7 +53,7 @@ def test_login_call_monitor_logout(desktop):
     d.click("login")
     d.wait_for(lambda: "expires in" in d.text("expiry"), timeout=60, what="signed in with an expiry")
     d.wait_for(lambda: d.text("admin") == "admin", what="the admin's name")
-    assert keychain_entry(tenant_host), "the token must be in the OS keychain after login"
+    assert keychain_lookup(tenant_host), "the token must be in the OS keychain after login"
     shots = os.environ.get("E2E_SCREENSHOTS")
     if shots:
         d.screenshot(os.path.join(shots, "status.png"))
@@ -116,7 +94,7 @@ def test_login_call_monitor_logout(desktop):
     d.click("logout")
     d.wait_for(lambda: d.driver.find_element(By.ID, "login").is_displayed()
                and d.driver.find_element(By.ID, "login").is_enabled(), what="signed out")
-    d.wait_for(lambda: keychain_entry(tenant_host) == "", what="the keychain entry to be gone")
+    d.wait_for(lambda: keychain_lookup(tenant_host) == "", what="the keychain entry to be gone")
     # Signed out: an assistant's call is refused with a clear message, no browser opens.
     refused = call_tool(str(d.socket), env, "getLogSources", {})
     assert refused.is_error
@@ -196,11 +174,11 @@ def test_connect_export_settings_single_instance(desktop_with_cursor):
     )
     assert url == f"http://127.0.0.1:{port}/mcp"
     assert json.load(open(settings_file))["http_enabled"] is True
-    bearer = keychain_entry("local-http-bearer")
+    bearer = keychain_lookup("local-http-bearer")
     assert len(bearer) >= 32
-    assert post_ping(url, {}) == 401
-    assert post_ping(url, {"Authorization": f"Bearer {bearer}", "Origin": "http://evil.example"}) == 403
-    assert post_ping(url, {"Authorization": f"Bearer {bearer}"}) not in (401, 403)
+    assert post_ping(url, {})[0] == 401
+    assert post_ping(url, {"Authorization": f"Bearer {bearer}", "Origin": "http://evil.example"})[0] == 403
+    assert post_ping(url, {"Authorization": f"Bearer {bearer}"})[0] not in (401, 403)
 
     # Export: the rows the user sees go to a JSONL file.
     call_tool(str(d.socket), dict(d.env), "getLogSources", {})

@@ -5,7 +5,6 @@ the opt-in Streamable HTTP endpoint on 127.0.0.1 (bearer from the real Secret Se
 403 for a foreign Host or Origin, 401 without the bearer). Two assistants share one login."""
 
 import asyncio
-import json
 import os
 import pathlib
 import re
@@ -15,8 +14,6 @@ import stat
 import subprocess
 import tempfile
 import time
-import urllib.error
-import urllib.request
 
 import pytest
 from mcp import ClientSession, StdioServerParameters
@@ -24,7 +21,7 @@ from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
-from conftest import SERVER, Sim, require, server_env
+from conftest import SERVER, Sim, keychain_lookup, post_ping, require, server_env
 
 
 class Served:
@@ -81,26 +78,9 @@ def served(tmp_path, keychain):
 
 
 def bearer_in_keychain() -> str:
-    out = subprocess.run(
-        ["secret-tool", "lookup", "service", "aic-mcp-desktop", "username", "local-http-bearer"],
-        capture_output=True, text=True, timeout=20,
-    )
-    assert out.returncode == 0, out.stderr
-    return out.stdout.strip()
-
-
-def raw(url: str, headers: dict) -> tuple[int, str]:
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "ping"}).encode()
-    req = urllib.request.Request(url, data=body, method="POST", headers={
-        "Content-Type": "application/json",
-        "Accept": "application/json, text/event-stream",
-        **headers,
-    })
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return r.status, r.read().decode(errors="replace")
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode(errors="replace")
+    bearer = keychain_lookup("local-http-bearer")
+    assert bearer, "the HTTP bearer must be in the OS keychain"
+    return bearer
 
 
 def test_socket_is_private_to_this_user(served):
@@ -181,18 +161,18 @@ def test_http_needs_the_bearer_and_our_own_host_and_origin(served):
     bearer = bearer_in_keychain()
     assert len(bearer) >= 32
     auth = {"Authorization": f"Bearer {bearer}"}
-    status, body = raw(served.url, {})
+    status, body = post_ping(served.url, {})
     assert status == 401, body
-    status, _ = raw(served.url, {"Authorization": "Bearer " + "x" * 43})
+    status, _ = post_ping(served.url, {"Authorization": "Bearer " + "x" * 43})
     assert status == 401
-    status, body = raw(served.url, {**auth, "Origin": "http://evil.example"})
+    status, body = post_ping(served.url, {**auth, "Origin": "http://evil.example"})
     assert status == 403, body
-    status, body = raw(served.url, {**auth, "Origin": f"http://127.0.0.1:{served.port + 1}"})
+    status, body = post_ping(served.url, {**auth, "Origin": f"http://127.0.0.1:{served.port + 1}"})
     assert status == 403, body
-    status, body = raw(served.url, {**auth, "Host": f"evil.example:{served.port}"})
+    status, body = post_ping(served.url, {**auth, "Host": f"evil.example:{served.port}"})
     assert status == 403, body
     # Our own origin is fine (the request then fails for MCP reasons, not 401/403).
-    status, _ = raw(served.url, {**auth, "Origin": f"http://localhost:{served.port}"})
+    status, _ = post_ping(served.url, {**auth, "Origin": f"http://localhost:{served.port}"})
     assert status not in (401, 403)
 
 
@@ -217,10 +197,11 @@ def test_http_serves_the_sdk_with_the_bearer(served):
 def test_the_bearer_survives_a_restart(tmp_path, served):
     first = bearer_in_keychain()
     served.stop()
-    again = Served(tmp_path / "again", served.sim) if (tmp_path / "again").mkdir() is None else None
+    (tmp_path / "again").mkdir()
+    again = Served(tmp_path / "again", served.sim)
     try:
         assert bearer_in_keychain() == first
-        status, _ = raw(again.url, {"Authorization": f"Bearer {first}"})
+        status, _ = post_ping(again.url, {"Authorization": f"Bearer {first}"})
         assert status not in (401, 403)
     finally:
         again.stop()
