@@ -15,7 +15,10 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 TARGET = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / os.environ.get("E2E_PROFILE", "debug")
-SERVER = TARGET / "aic-mcp-server"
+# E2E_BIN_DIR runs the suites against installed binaries (the release check sets /usr/bin);
+# the tenant simulator is not packaged and always comes from the build.
+BIN = pathlib.Path(os.environ["E2E_BIN_DIR"]) if os.environ.get("E2E_BIN_DIR") else TARGET
+SERVER = BIN / "aic-mcp-server"
 SIM = TARGET / "aic-tenant-sim"
 BROWSER_HOOK = pathlib.Path(__file__).with_name("browser_login.py")
 VERSION = None

@@ -14,9 +14,9 @@ from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.options import ArgOptions
 
-from conftest import BROWSER_HOOK, TARGET, free_port
+from conftest import BIN, BROWSER_HOOK, free_port
 
-APP = TARGET / "aic-mcp-desktop"
+APP = BIN / "aic-mcp-desktop"
 
 
 def tauri_driver() -> str | None:
