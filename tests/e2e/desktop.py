@@ -103,24 +103,39 @@ class Desktop:
         )
         self.env.update({k: str(v) for k, v in env.items()})
         self.port = free_port()
-        self.driver_log = open(tmp / "tauri-driver.log", "w")
+        native_port = free_port()
+        self.driver_log_path = tmp / "tauri-driver.log"
+        self.driver_log = open(self.driver_log_path, "w")
         self.driver_proc = subprocess.Popen(
-            [tauri_driver(), "--port", str(self.port), "--native-port", str(free_port())],
+            [tauri_driver(), "--port", str(self.port), "--native-port", str(native_port)],
             env=self.env, stdout=self.driver_log, stderr=subprocess.STDOUT,
         )
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    break
-            except OSError:
-                time.sleep(0.1)
+        # tauri-driver listens at once but forwards to WebKitWebDriver, which it starts at
+        # the same moment: a new-session request sent before WebKitWebDriver listens is
+        # dropped (the client sees the connection closed). Both must be up first.
+        self.wait_listening(self.port, "tauri-driver")
+        self.wait_listening(native_port, "WebKitWebDriver (started by tauri-driver)")
         opts = ArgOptions()
         opts.set_capability("browserName", "wry")
         opts.set_capability("tauri:options", {"application": str(APP), "args": list(args)})
         self.started = time.time()
         self.driver = webdriver.Remote(command_executor=f"http://127.0.0.1:{self.port}", options=opts)
         self.driver.implicitly_wait(0)
+
+    def wait_listening(self, port: int, what: str, timeout: float = 30.0):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.driver_proc.poll() is not None:
+                break
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        self.driver_log.flush()
+        log = self.driver_log_path.read_text(errors="replace")[-2000:]
+        self.stop()
+        raise AssertionError(f"{what} is not listening on port {port} (tauri-driver log: {log!r})")
 
     def app_pids(self) -> list[int]:
         """The app process and its WebKit helper processes."""
