@@ -189,12 +189,12 @@ fn route(shared: &Shared, req: &Req) -> Outcome {
     match (kind, rest) {
         ("scripts", []) => match *m {
             Method::GET => {
-                require_version(req, &["2.0"])?;
+                http::require_api_version(req, "1.0", &["2.0"])?;
                 check_realm(realm)?;
                 query(shared, req, realm)
             }
             Method::POST => {
-                require_version(req, &["2.0"])?;
+                http::require_api_version(req, "1.0", &["2.0"])?;
                 check_realm(realm)?;
                 match req.q("_action") {
                     Some("create") => create(shared, req, realm),
@@ -208,17 +208,17 @@ fn route(shared: &Shared, req: &Req) -> Outcome {
         },
         ("scripts", [id]) => match *m {
             Method::GET => {
-                require_version(req, &["1.0", "2.0"])?;
+                http::require_api_version(req, "1.0", &["1.0", "2.0"])?;
                 check_realm(realm)?;
                 read(shared, realm, id)
             }
             Method::PUT => {
-                require_version(req, &["2.0"])?;
+                http::require_api_version(req, "1.0", &["2.0"])?;
                 check_realm(realm)?;
                 replace(shared, req, realm, id)
             }
             Method::DELETE => {
-                require_version(req, &["2.0"])?;
+                http::require_api_version(req, "1.0", &["2.0"])?;
                 check_realm(realm)?;
                 delete(shared, realm, id)
             }
@@ -226,7 +226,7 @@ fn route(shared: &Shared, req: &Req) -> Outcome {
         },
         ("contexts", [context]) => match *m {
             Method::GET => {
-                require_version(req, &["2.0"])?;
+                http::require_api_version(req, "1.0", &["2.0"])?;
                 check_realm(realm)?;
                 script_context(context)
             }
@@ -242,35 +242,6 @@ fn check_realm(realm: &str) -> Result<(), Fail> {
     } else {
         Err(Fail::crest(404, format!("Realm '/{realm}' not found")))
     }
-}
-
-/// `resource=1.0` and one of the `protocols`, in any order and spacing.
-fn require_version(req: &Req, protocols: &[&str]) -> Result<(), Fail> {
-    let got = req.header("accept-api-version").unwrap_or("");
-    let mut protocol = None;
-    let mut resource = None;
-    for part in got.split(',') {
-        if let Some((k, v)) = part.split_once('=') {
-            match k.trim().to_ascii_lowercase().as_str() {
-                "protocol" => protocol = Some(v.trim()),
-                "resource" => resource = Some(v.trim()),
-                _ => {}
-            }
-        }
-    }
-    if resource == Some("1.0") && protocol.is_some_and(|p| protocols.contains(&p)) {
-        return Ok(());
-    }
-    let wanted = protocols
-        .iter()
-        .map(|p| format!("protocol={p},resource=1.0"))
-        .collect::<Vec<_>>()
-        .join(" or ");
-    let shown = if got.is_empty() { "none" } else { got };
-    Err(Fail::crest(
-        400,
-        format!("Unsupported Accept-API-Version '{shown}': this endpoint requires {wanted}"),
-    ))
 }
 
 fn now_millis() -> i64 {

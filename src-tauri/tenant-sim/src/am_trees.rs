@@ -629,7 +629,7 @@ fn route(shared: &Shared, req: &Req) -> Outcome {
         _ => return Err(http::not_found(req)),
     };
     let wanted = if rest.is_empty() { V10 } else { AM21 };
-    check_api_version(req, wanted)?;
+    http::require_api_version(req, wanted.1, &[wanted.0])?;
     if !REALMS.contains(&realm) {
         return Err(Fail::crest(404, format!("Realm '/{realm}' not found")));
     }
@@ -703,32 +703,6 @@ fn route(shared: &Shared, req: &Req) -> Outcome {
             }
         }
         _ => Err(http::not_found(req)),
-    }
-}
-
-fn check_api_version(req: &Req, wanted: (&str, &str)) -> Result<(), Fail> {
-    let got = req.header("accept-api-version").unwrap_or("");
-    let mut protocol = None;
-    let mut resource = None;
-    for part in got.split(',') {
-        if let Some((k, v)) = part.split_once('=') {
-            match k.trim().to_ascii_lowercase().as_str() {
-                "protocol" => protocol = Some(v.trim()),
-                "resource" => resource = Some(v.trim()),
-                _ => {}
-            }
-        }
-    }
-    if protocol == Some(wanted.0) && resource == Some(wanted.1) {
-        Ok(())
-    } else {
-        Err(Fail::crest(
-            400,
-            format!(
-                "Unsupported Accept-API-Version '{got}': this resource requires protocol={},resource={}",
-                wanted.0, wanted.1
-            ),
-        ))
     }
 }
 

@@ -204,36 +204,8 @@ impl Collection {
     }
 }
 
-/// The `name=value` pairs of `Accept-API-Version`.
-fn api_version(req: &Req) -> Vec<(String, String)> {
-    req.header("accept-api-version")
-        .unwrap_or("")
-        .split(',')
-        .filter_map(|part| part.split_once('='))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect()
-}
-
-/// Requires `resource=<resource>` (and `protocol=<protocol>` when given).
-fn require_version(req: &Req, resource: &str, protocol: Option<&str>) -> Result<(), Fail> {
-    let pairs = api_version(req);
-    let has = |k: &str, v: &str| pairs.iter().any(|(pk, pv)| pk == k && pv == v);
-    if has("resource", resource) && protocol.is_none_or(|p| has("protocol", p)) {
-        return Ok(());
-    }
-    let wanted = match protocol {
-        Some(p) => format!("protocol={p},resource={resource}"),
-        None => format!("resource={resource}"),
-    };
-    let got = req.header("accept-api-version").unwrap_or("none");
-    Err(Fail::crest(
-        400,
-        format!("Unsupported Accept-API-Version '{got}': this endpoint requires {wanted}"),
-    ))
-}
-
 fn query(shared: &Shared, req: &Req, what: Collection) -> Outcome {
-    require_version(req, "2.0", None)?;
+    http::require_api_version(req, "2.0", &[])?;
     let filter_text = req.q("_queryFilter").ok_or_else(|| {
         Fail::crest(
             400,
@@ -272,7 +244,7 @@ fn not_found(what: Collection, id: &str) -> Fail {
 }
 
 fn read(shared: &Shared, req: &Req, what: Collection, id: &str) -> Outcome {
-    require_version(req, "2.0", None)?;
+    http::require_api_version(req, "2.0", &[])?;
     let state = lock(&shared.esv);
     let item = what
         .items(&state)
@@ -316,7 +288,7 @@ fn bad(message: impl Into<String>) -> Fail {
 }
 
 fn put_variable(shared: &Shared, req: &Req, id: &str) -> Outcome {
-    require_version(req, "2.0", None)?;
+    http::require_api_version(req, "2.0", &[])?;
     if !valid_id(id) {
         return Err(bad(format!(
             "Invalid variable id '{id}': it must match ^esv-[a-z0-9_-]{{1,120}}$"
@@ -394,7 +366,7 @@ fn put_variable(shared: &Shared, req: &Req, id: &str) -> Outcome {
 }
 
 fn delete_variable(shared: &Shared, req: &Req, id: &str) -> Outcome {
-    require_version(req, "1.0", Some("1.0"))?;
+    http::require_api_version(req, "1.0", &["1.0"])?;
     let removed = lock(&shared.esv)
         .variables
         .shift_remove(id)

@@ -365,34 +365,8 @@ fn ai_agent(shared: &Shared, req: &Req) -> Outcome {
 // ---------------------------------------------------------------------------------------
 // AM realm OAuth2 provider service
 
-/// `protocol=2.1,resource=1.0` in any order and spacing.
-fn check_api_version(req: &Req) -> Result<(), Fail> {
-    let got = req.header("accept-api-version").unwrap_or("");
-    let mut protocol = None;
-    let mut resource = None;
-    for part in got.split(',') {
-        if let Some((k, v)) = part.split_once('=') {
-            match k.trim().to_ascii_lowercase().as_str() {
-                "protocol" => protocol = Some(v.trim()),
-                "resource" => resource = Some(v.trim()),
-                _ => {}
-            }
-        }
-    }
-    if protocol == Some(AM21.0) && resource == Some(AM21.1) {
-        Ok(())
-    } else {
-        Err(Fail::crest(
-            400,
-            format!(
-                "Unsupported Accept-API-Version '{got}': this resource requires protocol=2.1,resource=1.0"
-            ),
-        ))
-    }
-}
-
 fn oauth2_provider(shared: &Shared, req: &Req, realm: &str) -> Outcome {
-    check_api_version(req)?;
+    http::require_api_version(req, AM21.1, &[AM21.0])?;
     let mut state = lock(&shared.features);
     if !state.providers.contains_key(realm) {
         return Err(Fail::crest(404, format!("Realm '{realm}' not found")));

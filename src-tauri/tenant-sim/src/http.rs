@@ -156,6 +156,42 @@ pub(crate) fn field<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a
         .map(|(_, v)| v.as_str())
 }
 
+/// Requires `Accept-API-Version: resource=<resource>` and, unless `protocols` is empty, a
+/// `protocol=` among them: the pairs in any order, case and spacing, as AM reads them.
+/// Otherwise a 400 CREST error naming what was sent and what the endpoint takes.
+pub(crate) fn require_api_version(
+    req: &Req,
+    resource: &str,
+    protocols: &[&str],
+) -> Result<(), Fail> {
+    let got = req.header("accept-api-version").unwrap_or("");
+    let pairs: Vec<(String, &str)> = got
+        .split(',')
+        .filter_map(|part| part.split_once('='))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim()))
+        .collect();
+    let has = |key: &str, ok: &dyn Fn(&str) -> bool| pairs.iter().any(|(k, v)| k == key && ok(v));
+    if has("resource", &|v| v == resource)
+        && (protocols.is_empty() || has("protocol", &|v| protocols.contains(&v)))
+    {
+        return Ok(());
+    }
+    let wanted = if protocols.is_empty() {
+        format!("resource={resource}")
+    } else {
+        protocols
+            .iter()
+            .map(|p| format!("protocol={p},resource={resource}"))
+            .collect::<Vec<_>>()
+            .join(" or ")
+    };
+    let shown = if got.is_empty() { "none" } else { got };
+    Err(Fail::crest(
+        400,
+        format!("Unsupported Accept-API-Version '{shown}': this endpoint requires {wanted}"),
+    ))
+}
+
 fn status_of(code: u16) -> StatusCode {
     StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
@@ -248,4 +284,72 @@ pub(crate) fn escape_html(s: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_version(value: Option<&str>) -> Req {
+        let mut headers = HeaderMap::new();
+        if let Some(v) = value {
+            headers.insert(
+                "accept-api-version",
+                HeaderValue::from_str(v).expect("header"),
+            );
+        }
+        Req::new(Method::GET, "/x", None, headers, Bytes::new(), "tx".into())
+    }
+
+    fn message(result: Result<(), Fail>) -> String {
+        match result.expect_err("the version must be refused") {
+            Fail::Crest { code, message } => {
+                assert_eq!(code, 400);
+                message
+            }
+            other => panic!("not a CREST error: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn api_version_pairs_in_any_order_case_and_spacing() {
+        for sent in [
+            "protocol=2.1,resource=1.0",
+            "resource=1.0, protocol=2.1",
+            " Resource = 1.0 ,PROTOCOL=2.1",
+        ] {
+            assert_eq!(
+                require_api_version(&with_version(Some(sent)), "1.0", &["2.1"]),
+                Ok(()),
+                "{sent}"
+            );
+        }
+        let any = with_version(Some("resource=2.0"));
+        assert_eq!(require_api_version(&any, "2.0", &[]), Ok(()));
+        let either = with_version(Some("protocol=1.0,resource=1.0"));
+        assert_eq!(require_api_version(&either, "1.0", &["1.0", "2.0"]), Ok(()));
+    }
+
+    #[test]
+    fn api_version_mismatch_names_what_was_sent_and_wanted() {
+        let missing = message(require_api_version(&with_version(None), "2.0", &[]));
+        assert_eq!(
+            missing,
+            "Unsupported Accept-API-Version 'none': this endpoint requires resource=2.0"
+        );
+        let wrong = with_version(Some("protocol=2.0,resource=1.0"));
+        let got = message(require_api_version(&wrong, "1.0", &["2.1"]));
+        assert_eq!(
+            got,
+            "Unsupported Accept-API-Version 'protocol=2.0,resource=1.0': this endpoint requires protocol=2.1,resource=1.0"
+        );
+        let no_protocol = with_version(Some("resource=1.0"));
+        let got = message(require_api_version(&no_protocol, "1.0", &["1.0", "2.0"]));
+        assert!(
+            got.ends_with("requires protocol=1.0,resource=1.0 or protocol=2.0,resource=1.0"),
+            "{got}"
+        );
+        let wrong_resource = with_version(Some("protocol=2.1,resource=2.0"));
+        assert!(require_api_version(&wrong_resource, "1.0", &["2.1"]).is_err());
+    }
 }
