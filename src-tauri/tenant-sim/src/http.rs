@@ -170,10 +170,12 @@ pub(crate) fn require_api_version(
         .filter_map(|part| part.split_once('='))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim()))
         .collect();
-    let has = |key: &str, ok: &dyn Fn(&str) -> bool| pairs.iter().any(|(k, v)| k == key && ok(v));
-    if has("resource", &|v| v == resource)
-        && (protocols.is_empty() || has("protocol", &|v| protocols.contains(&v)))
-    {
+    let resource_ok = pairs.iter().any(|(k, v)| k == "resource" && *v == resource);
+    let protocol_ok = protocols.is_empty()
+        || pairs
+            .iter()
+            .any(|(k, v)| k == "protocol" && protocols.contains(v));
+    if resource_ok && protocol_ok {
         return Ok(());
     }
     let wanted = if protocols.is_empty() {
