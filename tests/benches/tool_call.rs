@@ -1,7 +1,9 @@
 //! Benchmark: a cheap tool call (`getLogSources`) through the MCP server (JSON-RPC over an
 //! in-process pipe → rmcp → validation → one token exchange → GET) against the same GET
 //! sent directly to the simulator with an already exchanged token, and against the
-//! direct exchange + GET pair. Prints p50 and p99 per path and the ratios.
+//! direct exchange + GET pair. Prints p50 and p99 per path, the ratios, and the process CPU
+//! time per call of the MCP path and of the direct pair: the simulator runs in this process
+//! too, so their difference is what the server itself costs per call.
 //!
 //! `cargo bench -p aic-mcp-tests --bench tool_call` (add `-- --iterations N`); under
 //! `cargo test` it runs a few iterations as a smoke test.
@@ -37,6 +39,15 @@ fn stats(name: &'static str, mut samples: Vec<Duration>) -> Stats {
         p99: percentile(&samples, 0.99),
         mean,
     }
+}
+
+/// CPU time (user + system) of the whole process so far.
+fn process_cpu() -> Duration {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
+    Duration::new(
+        u64::try_from(t.tv_sec).unwrap_or(0),
+        u32::try_from(t.tv_nsec).unwrap_or(0),
+    )
 }
 
 fn ms(d: Duration) -> String {
@@ -88,7 +99,9 @@ async fn run(iterations: usize) -> anyhow::Result<()> {
 
     let warmup = 20.min(iterations);
     let mut mcp = Vec::with_capacity(iterations);
+    let mut mcp_cpu = Duration::ZERO;
     for i in 0..(iterations + warmup) {
+        let cpu = process_cpu();
         let req = format!(
             "{{\"jsonrpc\":\"2.0\",\"id\":{},\"method\":\"tools/call\",\"params\":{{\"name\":\"getLogSources\",\"arguments\":{{}}}}}}\n",
             i + 1
@@ -104,6 +117,7 @@ async fn run(iterations: usize) -> anyhow::Result<()> {
         );
         if i >= warmup {
             mcp.push(elapsed);
+            mcp_cpu += process_cpu().saturating_sub(cpu);
         }
     }
 
@@ -157,10 +171,12 @@ async fn run(iterations: usize) -> anyhow::Result<()> {
     let token = exchange(http.clone()).await?;
     let mut direct = Vec::with_capacity(iterations);
     let mut direct_pair = Vec::with_capacity(iterations);
+    let mut pair_cpu = Duration::ZERO;
     for i in 0..(iterations + warmup) {
         let t = Instant::now();
         get(http.clone(), token.clone()).await?;
         let d1 = t.elapsed();
+        let cpu = process_cpu();
         let t = Instant::now();
         let fresh = exchange(http.clone()).await?;
         get(http.clone(), fresh).await?;
@@ -168,6 +184,7 @@ async fn run(iterations: usize) -> anyhow::Result<()> {
         if i >= warmup {
             direct.push(d1);
             direct_pair.push(d2);
+            pair_cpu += process_cpu().saturating_sub(cpu);
         }
     }
     drop(client_write);
@@ -200,6 +217,14 @@ async fn run(iterations: usize) -> anyhow::Result<()> {
         "  ratio MCP / direct exchange + GET: p50 {:.2}x  p99 {:.2}x",
         ratio(rows[0].p50, rows[2].p50),
         ratio(rows[0].p99, rows[2].p99)
+    );
+    let per_call = |total: Duration| total / u32::try_from(iterations.max(1)).unwrap_or(u32::MAX);
+    let (mcp_per, pair_per) = (per_call(mcp_cpu), per_call(pair_cpu));
+    println!(
+        "  process CPU per call: MCP {}  direct exchange + GET {}  server overhead {}",
+        ms(mcp_per),
+        ms(pair_per),
+        ms(mcp_per.saturating_sub(pair_per))
     );
     Ok(())
 }
