@@ -17,6 +17,7 @@ pub mod mcp;
 pub mod secret;
 pub mod settings;
 pub mod tenant;
+pub mod text;
 pub mod tools;
 pub mod validate;
 
