@@ -50,6 +50,10 @@ pub enum FaultKind {
     TooManyRequests { retry_after_secs: u64 },
     /// Close the connection without a response.
     Drop,
+    /// Never answer: the request hangs until the client gives up or goes away.
+    Stall,
+    /// Answer normally, after this many milliseconds.
+    Delay { ms: u64 },
 }
 
 #[derive(Default)]

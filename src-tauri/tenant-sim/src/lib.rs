@@ -83,6 +83,10 @@ pub struct SimConfig {
     pub device_expires_secs: u64,
     /// Username/password pairs accepted by the sign-in forms.
     pub admins: Vec<(String, String)>,
+    /// Keep every request (headers and bodies included) for [`SimHandle::requests`]. Tests
+    /// want it; the demo tenant turns it off, since it would hold every bearer token it
+    /// saw for as long as the app runs.
+    pub record_requests: bool,
 }
 
 impl Default for SimConfig {
@@ -97,6 +101,7 @@ impl Default for SimConfig {
             device_interval_secs: 5,
             device_expires_secs: 300,
             admins: vec![("admin".to_string(), "Passw0rd!".to_string())],
+            record_requests: true,
         }
     }
 }
@@ -196,7 +201,7 @@ impl SimHandle {
         self.ca_path.clone()
     }
 
-    /// Every request received so far, in arrival order.
+    /// Every request received so far, in arrival order (none when `record_requests` is off).
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.shared.recorder.all()
     }

@@ -195,9 +195,20 @@ fn info_login(user: &str) -> Resp {
     )
 }
 
-fn fault_response(kind: FaultKind) -> Result<Resp, Dropped> {
-    match kind {
+/// The response a fault gives, or `None` when the request is served normally after it
+/// (a delay).
+async fn fault_response(kind: FaultKind) -> Option<Result<Resp, Dropped>> {
+    Some(match kind {
         FaultKind::Drop => Err(Dropped),
+        FaultKind::Stall => {
+            // Hyper drops this future when the client closes the connection.
+            std::future::pending::<()>().await;
+            Err(Dropped)
+        }
+        FaultKind::Delay { ms } => {
+            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+            return None;
+        }
         FaultKind::Status { status, body } => {
             let is_json = serde_json::from_str::<Value>(&body).is_ok();
             let ct = if is_json {
@@ -217,7 +228,7 @@ fn fault_response(kind: FaultKind) -> Result<Resp, Dropped> {
                 .insert(RETRY_AFTER, HeaderValue::from(retry_after_secs));
             Ok(r)
         }
-    }
+    })
 }
 
 async fn serve(shared: Arc<Shared>, request: Request<Body>) -> Result<Response, Dropped> {
@@ -263,8 +274,12 @@ async fn serve(shared: Arc<Shared>, request: Request<Body>) -> Result<Response, 
         tokio::time::sleep(latency).await;
     }
 
-    let outcome = match shared.faults.take(req.method.as_str(), &req.raw_path) {
-        Some(kind) => fault_response(kind),
+    let faulted = match shared.faults.take(req.method.as_str(), &req.raw_path) {
+        Some(kind) => fault_response(kind).await,
+        None => None,
+    };
+    let outcome = match faulted {
+        Some(outcome) => outcome,
         None if body.is_err() => Ok(crest_error(400, "The request body could not be read")),
         None => Ok(dispatch(&shared, &req, started)),
     };

@@ -30,9 +30,9 @@ pub(crate) struct Shared {
 impl Shared {
     pub(crate) fn new(cfg: SimConfig, base_url: String) -> Self {
         Shared {
+            recorder: Recorder::new(cfg.record_requests),
             cfg,
             base_url,
-            recorder: Recorder::default(),
             faults: FaultList::default(),
             latency: Mutex::new(Duration::ZERO),
             auth: Mutex::new(AuthState::default()),

@@ -245,3 +245,62 @@ async fn requests_are_recorded_with_transaction_ids() {
     sim.clear_requests();
     assert!(sim.requests().is_empty());
 }
+
+#[tokio::test]
+async fn a_stalled_request_hangs_until_the_client_gives_up_and_is_recorded_unanswered() {
+    let sim = start(http_cfg()).await;
+    let c = client();
+    sim.push_fault(Fault::new("/monitoring", FaultKind::Stall));
+    let stalled = c
+        .get(format!("{}/monitoring/logs/sources", sim.base_url()))
+        .timeout(Duration::from_millis(300))
+        .send()
+        .await;
+    assert!(stalled.is_err_and(|e| e.is_timeout()));
+    let reqs = sim.requests();
+    assert_eq!(reqs.len(), 1);
+    assert_eq!(reqs[0].status, 0, "no answer was sent");
+    // The fault is used up: the next request is answered.
+    let resp = c
+        .get(format!("{}/monitoring/logs/sources", sim.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+}
+
+#[tokio::test]
+async fn a_delayed_request_is_answered_normally_afterwards() {
+    let sim = start(http_cfg()).await;
+    let c = client();
+    sim.push_fault(Fault::new("/nowhere", FaultKind::Delay { ms: 300 }));
+    let t = Instant::now();
+    let resp = c
+        .get(format!("{}/nowhere", sim.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert!(t.elapsed() >= Duration::from_millis(300));
+    assert_eq!(resp.status(), 404);
+    assert_eq!(sim.requests()[0].status, 404);
+}
+
+#[tokio::test]
+async fn with_recording_off_nothing_is_kept() {
+    let sim = start(SimConfig {
+        record_requests: false,
+        ..http_cfg()
+    })
+    .await;
+    let c = client();
+    let resp = c
+        .get(format!("{}/openidm/config/managed", sim.base_url()))
+        .bearer_auth("a-secret-token")
+        .header("X-ForgeRock-TransactionId", "tx-9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    assert_eq!(resp.headers()["x-forgerock-transactionid"], "tx-9");
+    assert!(sim.requests().is_empty());
+}
