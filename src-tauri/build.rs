@@ -2,7 +2,7 @@
 //! capabilities under src-tauri/capabilities.
 
 /// The IPC commands (src-tauri/src/commands.rs); the capability allows exactly these.
-const COMMANDS: [&str; 14] = [
+const COMMANDS: [&str; 13] = [
     "status",
     "login",
     "cancel_login",
@@ -14,7 +14,6 @@ const COMMANDS: [&str; 14] = [
     "assistant_apply",
     "get_settings",
     "save_settings",
-    "restart",
     "open_logs",
     "http_bearer",
 ];

@@ -1,16 +1,16 @@
 // The only module that talks to the shell. Every other module imports from here.
 //
-// Commands go through window.__TAURI_INTERNALS__.invoke; events through the event plugin
-// (plugin:event|listen) with a callback registered by transformCallback. Command errors
-// reject with {code, message}; anything else is normalised to that shape so callers can
-// always show `message`.
+// It uses Tauri's public JavaScript API, which the app exposes as `window.__TAURI__`
+// (`app.withGlobalTauri` in tauri.conf.json): `core.invoke` for commands and `event.listen`
+// for events. Command errors reject with {code, message}; anything else is normalised to
+// that shape so callers can always show `message`.
 
-function internals() {
-  const ipc = window.__TAURI_INTERNALS__;
-  if (!ipc || typeof ipc.invoke !== "function") {
-    throw { code: "Internal", message: "Not running inside AIC MCP Desktop." };
+function tauri() {
+  const api = window.__TAURI__;
+  if (!api || !api.core || typeof api.core.invoke !== "function" || !api.event) {
+    throw { code: "NotReady", message: "Not running inside AIC MCP Desktop." };
   }
-  return ipc;
+  return api;
 }
 
 function normaliseError(e) {
@@ -24,23 +24,24 @@ function normaliseError(e) {
 /** Call a shell command. Resolves with its result, rejects with {code, message}. */
 export async function invoke(cmd, args = {}) {
   try {
-    return await internals().invoke(cmd, args);
+    return await tauri().core.invoke(cmd, args);
   } catch (e) {
     throw normaliseError(e);
   }
 }
 
 /**
- * Listen to a shell event. `cb` receives the event's payload (the raw {event, id, payload}
- * message is unwrapped here). Resolves with a function that stops listening.
+ * Listen to a shell event. `cb` receives the event's payload. Resolves with a function
+ * that stops listening.
  */
 export async function listen(event, cb) {
-  const ipc = internals();
-  const handler = ipc.transformCallback((message) => {
-    cb(message ? message.payload : undefined);
-  });
-  const eventId = await invoke("plugin:event|listen", { event, target: { kind: "Any" }, handler });
-  return () => invoke("plugin:event|unlisten", { event, eventId });
+  try {
+    return await tauri().event.listen(event, (message) => {
+      cb(message ? message.payload : undefined);
+    });
+  } catch (e) {
+    throw normaliseError(e);
+  }
 }
 
 // ---- commands ----
@@ -55,7 +56,6 @@ export const assistantPreview = (id) => invoke("assistant_preview", { id });
 export const assistantApply = (id, token) => invoke("assistant_apply", { id, token });
 export const getSettings = () => invoke("get_settings");
 export const saveSettings = (settings) => invoke("save_settings", { settings });
-export const restart = () => invoke("restart");
 export const openLogs = () => invoke("open_logs");
 export const httpBearer = () => invoke("http_bearer");
 

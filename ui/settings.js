@@ -127,11 +127,12 @@ async function save(e) {
   const button = $("save-settings");
   button.disabled = true;
   try {
-    const res = await ipc.saveSettings(settings);
-    saved = settings;
-    setBanner($("settings-saved"), settings.tenant_url === "" ? "Saved. The demo tenant will be used." : "Saved.");
+    // The core restarts in place when the tenant or an endpoint changed; the Status view
+    // follows through the status event.
+    saved = await ipc.saveSettings(settings);
+    fill(saved);
+    setBanner($("settings-saved"), saved.tenant_url === "" ? "Saved. The demo tenant will be used." : "Saved.");
     savedTimer = setTimeout(() => setBanner($("settings-saved"), ""), 4000);
-    $("restart-banner").hidden = !(res && res.restart_needed);
   } catch (err) {
     showRejection(errorMessage(err));
   } finally {
@@ -157,18 +158,6 @@ export function initSettings() {
   });
   $("http-enabled").addEventListener("change", syncEnabled);
   $("revert-settings").addEventListener("click", () => saved && fill(saved));
-  $("restart").addEventListener("click", async () => {
-    const b = $("restart");
-    b.disabled = true;
-    b.textContent = "Restarting…";
-    try {
-      await ipc.restart();
-    } catch (e) {
-      b.disabled = false;
-      b.textContent = "Restart now";
-      setBanner($("settings-error"), errorMessage(e));
-    }
-  });
   $("open-logs").addEventListener("click", async () => {
     const b = $("open-logs");
     b.disabled = true;

@@ -62,7 +62,12 @@ function render() {
   $("http-url").textContent = s.http_url || "Off";
   $("http-url").classList.toggle("off", !s.http_url);
   setBanner($("error"), s.last_error || "");
-  setBanner($("endpoint-error"), s.endpoint_error || "");
+  // Why the core is not running (or the settings file could not be read), then each
+  // endpoint that is not served.
+  const problems = [];
+  if (s.problem) problems.push(s.problem);
+  for (const e of s.endpoint_errors || []) problems.push(e.message);
+  setBanner($("endpoint-error"), problems.join("\n"));
 
   // Actions: Log in while signed out, Cancel while signing in, Log out while signed in.
   const signingIn = state === "signing_in";

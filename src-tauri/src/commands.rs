@@ -1,56 +1,43 @@
-//! The IPC surface: one-line commands over the host and the core's `App`. The 52 tools are
-//! MCP, not IPC. Errors reach the UI as `{code, message}`.
+//! The IPC surface: one-line commands over the core's `Supervisor`. The 52 tools are MCP,
+//! not IPC. Errors reach the UI as `{code, message}`.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use aic_mcp_core::activity::ActivityEvent;
 use aic_mcp_core::assistants::{ApplyResult, AssistantView, Assistants, ClientId, Preview};
+use aic_mcp_core::host::{HostStatus, Supervisor};
 use aic_mcp_core::settings::Settings;
 use serde::Serialize;
-use tauri::{AppHandle, State};
+use tauri::State;
 
 use crate::error::{UiError, UiResult};
-use crate::host::{Core, Host, StatusView};
 
-type HostState<'a> = State<'a, Arc<Host>>;
+type Host<'a> = State<'a, Arc<Supervisor>>;
 
-async fn core(host: &Host) -> UiResult<Arc<Core>> {
-    if let Some(core) = host.core().await {
-        return Ok(core);
-    }
-    let why = host.settings_error.read().await.clone();
-    Err(UiError::new(
-        "Internal",
-        why.map(|e| format!("The app could not start: {e}. Fix it in Settings."))
-            .unwrap_or_else(|| "The app is still starting.".into()),
-    ))
+#[tauri::command]
+pub async fn status(host: Host<'_>) -> UiResult<HostStatus> {
+    Ok(host.status())
 }
 
 #[tauri::command]
-pub async fn status(host: HostState<'_>) -> UiResult<StatusView> {
-    Ok(core(&host).await?.status_view())
+pub async fn login(host: Host<'_>) -> UiResult<()> {
+    Ok(host.login().await?)
 }
 
 #[tauri::command]
-pub async fn login(host: HostState<'_>) -> UiResult<()> {
-    Ok(core(&host).await?.app.login().await?)
+pub async fn cancel_login(host: Host<'_>) -> UiResult<()> {
+    Ok(host.cancel_login()?)
 }
 
 #[tauri::command]
-pub async fn cancel_login(host: HostState<'_>) -> UiResult<()> {
-    core(&host).await?.app.cancel_login();
-    Ok(())
+pub async fn logout(host: Host<'_>) -> UiResult<()> {
+    Ok(host.logout().await?)
 }
 
 #[tauri::command]
-pub async fn logout(host: HostState<'_>) -> UiResult<()> {
-    Ok(core(&host).await?.app.logout().await?)
-}
-
-#[tauri::command]
-pub async fn recent_activity(host: HostState<'_>) -> UiResult<Vec<ActivityEvent>> {
-    Ok(core(&host).await?.app.recent_activity())
+pub async fn recent_activity(host: Host<'_>) -> UiResult<Vec<ActivityEvent>> {
+    Ok(host.bus().recent())
 }
 
 #[derive(Serialize)]
@@ -115,7 +102,7 @@ pub fn server_command() -> std::path::PathBuf {
 
 fn client_id(id: &str) -> UiResult<ClientId> {
     id.parse()
-        .map_err(|_| UiError::new("Internal", format!("unknown assistant '{id}'")))
+        .map_err(|_| UiError::new("UnknownAssistant", format!("unknown assistant '{id}'")))
 }
 
 #[tauri::command]
@@ -142,44 +129,15 @@ async fn blocking<T: Send + 'static>(
 }
 
 #[tauri::command]
-pub async fn get_settings(host: HostState<'_>) -> UiResult<Settings> {
-    Ok(host.settings.read().await.clone())
+pub async fn get_settings(host: Host<'_>) -> UiResult<Settings> {
+    Ok(host.settings())
 }
 
-#[derive(Serialize)]
-pub struct Saved {
-    restart_needed: bool,
-}
-
-/// Validates and saves; when the tenant or an endpoint changed, the core is restarted in
-/// place (the window follows through the status event).
+/// Validates and saves; when the tenant or an endpoint changed, the core restarts in place
+/// (the window follows through the status event). Returns the settings as saved.
 #[tauri::command]
-pub async fn save_settings(
-    app: AppHandle,
-    host: HostState<'_>,
-    settings: Settings,
-) -> UiResult<Saved> {
-    let path = host.launch.settings_path.clone();
-    let saved = blocking(move || Ok(settings.save(&path)?)).await?;
-    let previous = std::mem::replace(&mut *host.settings.write().await, saved.clone());
-    *host.settings_error.write().await = None;
-    let core_changed = previous.tenant_url != saved.tenant_url
-        || previous.redirect_port != saved.redirect_port
-        || previous.http_enabled != saved.http_enabled
-        || (saved.http_enabled && previous.http_port != saved.http_port);
-    if core_changed {
-        crate::start_core(&app, &host).await;
-    }
-    Ok(Saved {
-        restart_needed: false,
-    })
-}
-
-/// Restarts the core (endpoints, session) with the saved settings.
-#[tauri::command]
-pub async fn restart(app: AppHandle, host: HostState<'_>) -> UiResult<()> {
-    crate::start_core(&app, &host).await;
-    Ok(())
+pub async fn save_settings(host: Host<'_>, settings: Settings) -> UiResult<Settings> {
+    Ok(host.inner().update_settings(settings).await?)
 }
 
 #[tauri::command]
@@ -195,13 +153,7 @@ pub struct Bearer {
 
 /// The HTTP endpoint's bearer, for the Connect view (only while the endpoint is on).
 #[tauri::command]
-pub async fn http_bearer(host: HostState<'_>) -> UiResult<Bearer> {
-    if core(&host).await?.http_url.is_none() {
-        return Err(UiError::new(
-            "Internal",
-            "the HTTP endpoint is off (turn it on in Settings)",
-        ));
-    }
+pub async fn http_bearer(host: Host<'_>) -> UiResult<Bearer> {
     let bearer = host.http_bearer().await?;
     Ok(Bearer {
         token: bearer.expose().to_string(),

@@ -44,6 +44,12 @@ impl From<aic_mcp_core::assistants::AssistantError> for UiError {
     }
 }
 
+impl From<aic_mcp_core::host::HostError> for UiError {
+    fn from(e: aic_mcp_core::host::HostError) -> Self {
+        Self::new(e.code(), e.to_string())
+    }
+}
+
 impl From<aic_mcp_core::auth::StoreError> for UiError {
     fn from(e: aic_mcp_core::auth::StoreError) -> Self {
         Self::new("KeychainUnavailable", e.to_string())

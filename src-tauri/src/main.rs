@@ -1,22 +1,21 @@
 //! AIC MCP Desktop: the Tauri shell. A tray app that owns the login, serves the core's MCP
 //! service on the local socket (and opt-in loopback HTTP) for the user's assistants, and
-//! shows a live log of every tool call. The shell stays thin: everything it shows comes from
-//! `aic-mcp-core`'s `App` façade and activity bus.
+//! shows a live log of every tool call. The shell stays thin: the core's `Supervisor` owns
+//! the lifecycle (settings, tenant, endpoints, expiry); the shell shows its status,
+//! activity and notices and forwards the admin's clicks.
 
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod commands;
 mod error;
 mod events;
-mod host;
 mod tray;
 
-use std::sync::Arc;
 use std::time::Instant;
 
-use tauri::{AppHandle, Manager, RunEvent, WindowEvent};
-
-use host::{Host, LaunchOptions};
+use aic_mcp_core::host::{HostOptions, SettingsSource, Supervisor};
+use aic_mcp_core::AppParts;
+use tauri::{Manager, RunEvent, WindowEvent};
 
 const USAGE: &str = "Usage: aic-mcp-desktop [--demo] [--hidden]
 
@@ -60,19 +59,26 @@ fn main() {
     };
     tauri::async_runtime::set(runtime.handle().clone());
 
-    let host = Arc::new(Host::new(LaunchOptions {
-        force_demo,
-        settings_path: aic_mcp_core::settings::Settings::default_path(),
-        socket_path: aic_mcp_core::mcp::socket::default_socket_path(),
-    }));
+    let mut opts = HostOptions::new(SettingsSource::File(
+        aic_mcp_core::settings::Settings::default_path(),
+    ));
+    opts.force_demo = force_demo;
+    opts.demo_when_unconfigured = true;
+    opts.socket = Some(aic_mcp_core::mcp::socket::default_socket_path());
+    // The desktop never opens a browser on its own: the admin clicks Log in.
+    opts.parts = AppParts {
+        interactive_on_demand: false,
+        ..AppParts::default()
+    };
+    let supervisor = Supervisor::new(opts);
 
-    let setup_host = host.clone();
+    let setup_supervisor = supervisor.clone();
     let result = tauri::Builder::default()
         .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
             // A second launch focuses the running app instead.
             tray::show_window(app, None);
         }))
-        .manage(host.clone())
+        .manage(supervisor.clone())
         .manage(tray::TrayState::default())
         .invoke_handler(tauri::generate_handler![
             commands::status,
@@ -86,7 +92,6 @@ fn main() {
             commands::assistant_apply,
             commands::get_settings,
             commands::save_settings,
-            commands::restart,
             commands::open_logs,
             commands::http_bearer,
         ])
@@ -101,9 +106,13 @@ fn main() {
                     let _ = w.hide();
                 }
             }
-            let host = setup_host.clone();
+            let supervisor = setup_supervisor.clone();
+            events::spawn_forwarders(&handle, &supervisor);
             tauri::async_runtime::spawn(async move {
-                start_core(&handle, &host).await;
+                // A failure is in the status (and a notice): the window shows it.
+                if let Err(e) = supervisor.start().await {
+                    tracing::error!(error = %e, "the core did not start");
+                }
                 tracing::info!(
                     ms = started.elapsed().as_millis() as u64,
                     "tray ready: core started, endpoints up"
@@ -126,35 +135,14 @@ fn main() {
             std::process::exit(1);
         }
     };
-    let exit_host = host.clone();
-    app.run(move |handle, event| {
+    app.run(move |_handle, event| {
         if let RunEvent::Exit = event {
-            let host = exit_host.clone();
-            // Close the endpoints and drain the audit log before the process ends.
-            let _ = handle;
-            tauri::async_runtime::block_on(async move { host.stop_core().await });
+            // Calls in flight finish (or are cancelled after the grace period), the
+            // endpoints close and the audit log drains before the process ends.
+            let supervisor = supervisor.clone();
+            tauri::async_runtime::block_on(async move { supervisor.stop().await });
         }
     });
-}
-
-/// Starts (or restarts, with the saved settings) the core and its forwarders; a failure is
-/// shown in the window and the tray.
-pub async fn start_core(handle: &AppHandle, host: &Arc<Host>) {
-    match host.start_core().await {
-        Ok(core) => {
-            if let Some(e) = &core.endpoint_error {
-                events::notify(handle, "Assistants cannot connect", e);
-            }
-            events::spawn_forwarders(handle, &core);
-            // A stored login for this tenant is reused without any prompt.
-            core.app.restore_login().await;
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "the core did not start");
-            events::notify(handle, "AIC MCP Desktop could not start", &e.to_string());
-            *host.settings_error.write().await = Some(format!("{e:#}"));
-        }
-    }
 }
 
 /// Daily-rolling log files in the OS log folder (the activity JSONL sits beside them).

@@ -9,7 +9,7 @@ use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::{TrayIcon, TrayIconBuilder};
 use tauri::{AppHandle, Emitter, Manager, Wry};
 
-use crate::host::{Host, StatusView};
+use aic_mcp_core::host::{HostStatus, Supervisor};
 
 const ICON_SIGNED_OUT: &[u8] = include_bytes!("../../icons/tray-signed-out.png");
 const ICON_SIGNED_IN: &[u8] = include_bytes!("../../icons/tray-signed-in.png");
@@ -80,24 +80,20 @@ pub fn create(handle: &AppHandle) -> tauri::Result<()> {
 }
 
 fn on_menu(app: &AppHandle, id: &str) {
-    let host = app.state::<Arc<Host>>().inner().clone();
+    let supervisor = app.state::<Arc<Supervisor>>().inner().clone();
     match id {
         "login" => {
             show_window(app, Some("status"));
             tauri::async_runtime::spawn(async move {
-                if let Some(core) = host.core().await {
-                    if let Err(e) = core.app.login().await {
-                        tracing::info!(error = %e, "login from the tray failed");
-                    }
+                if let Err(e) = supervisor.login().await {
+                    tracing::info!(error = %e, "login from the tray failed");
                 }
             });
         }
         "logout" => {
             tauri::async_runtime::spawn(async move {
-                if let Some(core) = host.core().await {
-                    if let Err(e) = core.app.logout().await {
-                        tracing::warn!(error = %e, "logout from the tray failed");
-                    }
+                if let Err(e) = supervisor.logout().await {
+                    tracing::warn!(error = %e, "logout from the tray failed");
                 }
             });
         }
@@ -107,7 +103,7 @@ fn on_menu(app: &AppHandle, id: &str) {
         "quit" => {
             let app = app.clone();
             tauri::async_runtime::spawn(async move {
-                host.stop_core().await;
+                supervisor.stop().await;
                 app.exit(0);
             });
         }
@@ -144,7 +140,7 @@ pub fn expiry_text(expires_at_ms: Option<i64>, now_ms: i64) -> String {
 }
 
 /// Brings the tray in line with the status.
-pub fn update(handle: &AppHandle, view: &StatusView) {
+pub fn update(handle: &AppHandle, view: &HostStatus) {
     let Some(menu) = handle
         .state::<TrayState>()
         .lock()
@@ -181,7 +177,7 @@ pub fn update(handle: &AppHandle, view: &StatusView) {
     let (name, bytes) = match s.state {
         SessionState::SigningIn => ("busy", ICON_BUSY),
         SessionState::SignedIn => ("signed-in", ICON_SIGNED_IN),
-        SessionState::SignedOut if s.last_error.is_some() || view.endpoint_error.is_some() => {
+        SessionState::SignedOut if s.last_error.is_some() || !view.endpoint_errors.is_empty() => {
             ("error", ICON_ERROR)
         }
         SessionState::SignedOut => ("signed-out", ICON_SIGNED_OUT),

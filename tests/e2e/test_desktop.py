@@ -169,7 +169,7 @@ def test_connect_export_settings_single_instance(desktop_with_cursor):
     http_port.send_keys(str(port))
     d.click("save-settings")
     url = d.wait_for(
-        lambda: d.driver.execute_script("return window.__TAURI_INTERNALS__.invoke('status')")["http_url"],
+        lambda: d.driver.execute_script("return window.__TAURI__.core.invoke('status')")["http_url"],
         what="the HTTP endpoint",
     )
     assert url == f"http://127.0.0.1:{port}/mcp"
@@ -220,7 +220,7 @@ def test_login_shows_progress_and_can_be_cancelled(desktop_no_browser):
     d.click("cancel-login")
     d.wait_for(lambda: not d.driver.find_element(By.ID, "signing-in").is_displayed(), what="the progress to end")
     d.wait_for(lambda: d.driver.find_element(By.ID, "login").is_enabled(), what="Log in again")
-    status = d.driver.execute_script("return window.__TAURI_INTERNALS__.invoke('status')")
+    status = d.driver.execute_script("return window.__TAURI__.core.invoke('status')")
     assert status["state"] == "signed_out"
     assert status["last_error"] and "cancel" in status["last_error"].lower()
     # The redirect listener is closed again: its port is free.

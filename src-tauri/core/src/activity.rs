@@ -24,6 +24,9 @@ pub enum Outcome {
     Error,
     /// The arguments were rejected; nothing was sent upstream.
     Rejected,
+    /// The client cancelled the call (`notifications/cancelled`) or the server stopped
+    /// before it finished: its requests in flight were dropped and no later one was sent.
+    Cancelled,
 }
 
 /// One thing that happened, as shown in the live log and written to the audit file.

@@ -1,7 +1,14 @@
-//! The `App` façade: what every host (headless server, desktop shell, tests) calls. It
-//! owns the root `CancellationToken`, the activity bus, the session and the catalogue.
+//! `App`: one running core for one tenant — its session, catalogue, audit writer, the
+//! endpoints it serves and the tool calls in flight. Hosts do not build it themselves: the
+//! [`crate::host::Supervisor`] starts, stops and restarts it (tests may start one directly).
+//!
+//! Stopping is ordered so that nothing is lost and nothing is left behind: the endpoints
+//! stop accepting (the socket file goes), the calls in flight get a grace period and are
+//! then cancelled, the MCP sessions close, a sign-in in progress is cancelled, and the audit
+//! writer drains.
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
@@ -12,7 +19,7 @@ use crate::auth::{
 };
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, TokenStoreKind};
-use crate::mcp::McpService;
+use crate::mcp::{CallGate, McpService};
 use crate::tenant::TenantClient;
 use crate::tools::Registry;
 
@@ -30,6 +37,7 @@ pub enum AppError {
 }
 
 /// Parts a host or a test may replace.
+#[derive(Clone)]
 pub struct AppParts {
     pub browser: Arc<dyn BrowserOpener>,
     pub clock: Arc<dyn Clock>,
@@ -38,9 +46,12 @@ pub struct AppParts {
     /// Start a login when a tool needs one (headless); the desktop says "not signed in".
     pub interactive_on_demand: bool,
     /// Overrides the 5-minute browser login timeout (tests).
-    pub login_timeout: Option<std::time::Duration>,
+    pub login_timeout: Option<Duration>,
     /// Write the JSONL audit file.
     pub audit_log: bool,
+    /// The bus to publish on: a host that restarts its core keeps one live log. A new bus
+    /// when `None`.
+    pub bus: Option<Arc<ActivityBus>>,
 }
 
 impl Default for AppParts {
@@ -52,8 +63,33 @@ impl Default for AppParts {
             interactive_on_demand: true,
             login_timeout: None,
             audit_log: true,
+            bus: None,
         }
     }
+}
+
+impl std::fmt::Debug for AppParts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppParts")
+            .field("store", &self.store)
+            .field("interactive_on_demand", &self.interactive_on_demand)
+            .field("audit_log", &self.audit_log)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How long calls in flight may run on when the core stops, before they are cancelled.
+pub const STOP_GRACE: Duration = Duration::from_secs(5);
+/// How long an endpoint may take to close once its sessions were told to end.
+const ENDPOINT_CLOSE: Duration = Duration::from_secs(3);
+
+/// What a stop did, for the log and the tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StopReport {
+    /// Calls still running after the grace period, which were cancelled.
+    pub cancelled_calls: usize,
+    /// Endpoint tasks that did not end in time and were aborted.
+    pub aborted_endpoints: usize,
 }
 
 /// The running core.
@@ -62,7 +98,13 @@ pub struct App {
     bus: Arc<ActivityBus>,
     session: Arc<Session>,
     registry: Arc<Registry>,
+    gate: Arc<CallGate>,
+    /// Stops the sign-in flows and the audit writer (last).
     cancel: CancellationToken,
+    /// Stops the endpoints from accepting connections (first).
+    accept_stop: CancellationToken,
+    /// Ends the MCP sessions (after the calls in flight have drained).
+    sessions: CancellationToken,
     audit: Mutex<Option<AuditWriter>>,
     /// Endpoint tasks (socket, HTTP), awaited on shutdown.
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
@@ -77,12 +119,24 @@ impl std::fmt::Debug for App {
 }
 
 /// How many events the live log keeps for a window that opens late.
-const RECENT_EVENTS: usize = 10_000;
+pub const RECENT_EVENTS: usize = 10_000;
+
+/// The token store a configuration asks for.
+pub fn store_for(config: &Config) -> Arc<dyn TokenStore> {
+    match &config.token_store {
+        TokenStoreKind::Keychain => Arc::new(KeychainStore::default()),
+        TokenStoreKind::File(path) => Arc::new(FileStore::new(path.clone())),
+        TokenStoreKind::Memory => Arc::new(MemoryStore::default()),
+    }
+}
 
 impl App {
     /// Builds the core from a configuration. Must run inside a tokio runtime.
     pub fn start(config: Config, parts: AppParts) -> Result<Arc<Self>, AppError> {
-        let bus = ActivityBus::new(RECENT_EVENTS);
+        let bus = parts
+            .bus
+            .clone()
+            .unwrap_or_else(|| ActivityBus::new(RECENT_EVENTS));
         let cancel = CancellationToken::new();
         let ca = match &config.ca_file {
             Some(path) => Some(std::fs::read(path).map_err(|e| AppError::CaFile(e.to_string()))?),
@@ -95,14 +149,7 @@ impl App {
             config.sanitize_errors,
         )
         .map_err(|e| AppError::Tenant(e.to_string()))?;
-        let store: Arc<dyn TokenStore> = match parts.store {
-            Some(s) => s,
-            None => match &config.token_store {
-                TokenStoreKind::Keychain => Arc::new(KeychainStore::default()),
-                TokenStoreKind::File(path) => Arc::new(FileStore::new(path.clone())),
-                TokenStoreKind::Memory => Arc::new(MemoryStore::default()),
-            },
-        };
+        let store = parts.store.unwrap_or_else(|| store_for(&config));
         let mut opts = LoginOptions::new(config.login_mode(), config.redirect_port);
         opts.interactive_on_demand = parts.interactive_on_demand;
         if let Some(t) = parts.login_timeout {
@@ -127,7 +174,10 @@ impl App {
             bus,
             session,
             registry,
+            gate: CallGate::new(),
             cancel,
+            accept_stop: CancellationToken::new(),
+            sessions: CancellationToken::new(),
             audit: Mutex::new(audit),
             tasks: Mutex::new(Vec::new()),
         }))
@@ -149,8 +199,13 @@ impl App {
         &self.bus
     }
 
-    /// The root cancellation token; hosts derive child tokens from it.
-    pub fn cancel_token(&self) -> &CancellationToken {
+    /// The calls in flight.
+    pub fn calls(&self) -> &Arc<CallGate> {
+        &self.gate
+    }
+
+    /// Fires when the core has stopped (the sign-in flows and the audit writer end with it).
+    pub fn stopped(&self) -> &CancellationToken {
         &self.cancel
     }
 
@@ -160,7 +215,18 @@ impl App {
             self.registry.clone(),
             self.session.clone(),
             self.bus.clone(),
+            self.gate.clone(),
         )
+    }
+
+    fn service_factory(&self) -> impl Fn() -> McpService + Send + Sync + 'static {
+        let (registry, session, bus, gate) = (
+            self.registry.clone(),
+            self.session.clone(),
+            self.bus.clone(),
+            self.gate.clone(),
+        );
+        move || McpService::new(registry.clone(), session.clone(), bus.clone(), gate.clone())
     }
 
     /// Restores a stored login (valid, same tenant) without any prompt.
@@ -207,7 +273,7 @@ impl App {
         use rmcp::ServiceExt;
         let running = self
             .mcp_service()
-            .serve_with_ct(rmcp::transport::stdio(), self.cancel.child_token())
+            .serve_with_ct(rmcp::transport::stdio(), self.sessions.child_token())
             .await
             .map_err(|e| AppError::Transport(e.to_string()))?;
         running
@@ -226,14 +292,10 @@ impl App {
     ) -> Result<std::path::PathBuf, crate::mcp::socket::SocketError> {
         let listener = crate::mcp::socket::SocketListener::bind(path).await?;
         let bound = listener.path().to_path_buf();
-        let (registry, session, bus) = (
-            self.registry.clone(),
-            self.session.clone(),
-            self.bus.clone(),
-        );
         let task = tokio::spawn(listener.serve(
-            move || McpService::new(registry.clone(), session.clone(), bus.clone()),
-            self.cancel.child_token(),
+            self.service_factory(),
+            self.accept_stop.clone(),
+            self.sessions.clone(),
         ));
         if let Ok(mut tasks) = self.tasks.lock() {
             tasks.push(task);
@@ -242,24 +304,18 @@ impl App {
     }
 
     /// Serves MCP over Streamable HTTP on 127.0.0.1:`port` (0 = any free port), guarded by
-    /// `bearer` and Host/Origin checks. Stops with the app or with `stop`.
+    /// `bearer` and Host/Origin checks, until the app stops.
     pub async fn serve_http(
         &self,
         port: u16,
         bearer: crate::secret::LocalBearer,
-        stop: Option<CancellationToken>,
     ) -> Result<std::net::SocketAddr, crate::mcp::http::HttpError> {
-        let (registry, session, bus) = (
-            self.registry.clone(),
-            self.session.clone(),
-            self.bus.clone(),
-        );
-        let cancel = stop.unwrap_or_else(|| self.cancel.child_token());
         let endpoint = crate::mcp::http::serve_http(
             port,
             bearer,
-            move || McpService::new(registry.clone(), session.clone(), bus.clone()),
-            cancel,
+            self.service_factory(),
+            self.accept_stop.clone(),
+            self.sessions.clone(),
         )
         .await?;
         let addr = endpoint.addr;
@@ -269,21 +325,49 @@ impl App {
         Ok(addr)
     }
 
-    /// Stops everything and waits (bounded) for the endpoints and the audit log to drain.
-    pub async fn shutdown(&self) {
+    /// Stops everything with the default grace period for calls in flight.
+    pub async fn shutdown(&self) -> StopReport {
+        self.shutdown_with_grace(STOP_GRACE).await
+    }
+
+    /// Stops everything, in order: no new connections (the socket file is removed), the
+    /// calls in flight finish within `grace` or are cancelled, the MCP sessions close, a
+    /// sign-in in progress is cancelled, and the audit log drains. Safe to call twice.
+    pub async fn shutdown_with_grace(&self, grace: Duration) -> StopReport {
+        self.accept_stop.cancel();
+        let cancelled_calls = self.gate.drain(grace).await;
+        if cancelled_calls > 0 {
+            tracing::info!(
+                cancelled_calls,
+                "calls still running after the grace period were cancelled"
+            );
+        }
         self.session.cancel_login();
-        self.cancel.cancel();
+        self.sessions.cancel();
         let tasks: Vec<_> = self
             .tasks
             .lock()
             .map(|mut t| t.drain(..).collect())
             .unwrap_or_default();
-        for task in tasks {
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), task).await;
+        let mut aborted_endpoints = 0;
+        for mut task in tasks {
+            if tokio::time::timeout(ENDPOINT_CLOSE, &mut task)
+                .await
+                .is_err()
+            {
+                tracing::warn!("an MCP endpoint did not close in time; aborted");
+                task.abort();
+                aborted_endpoints += 1;
+            }
         }
+        self.cancel.cancel();
         let audit = self.audit.lock().ok().and_then(|mut a| a.take());
         if let Some(audit) = audit {
             audit.finish().await;
+        }
+        StopReport {
+            cancelled_calls,
+            aborted_endpoints,
         }
     }
 }

@@ -1,14 +1,18 @@
 //! The built-in demo tenant: the tenant simulator on 127.0.0.1 with sample users, roles,
-//! journeys and logs, so a newcomer sees the whole flow without a tenant. Nothing real is
-//! touched; the demo tenant lives and dies with the process.
+//! journeys and logs, so a newcomer sees the whole flow without a tenant. It is a
+//! [`TenantProvider`] the host asks for when no tenant is configured (or with `--demo`).
+//! Nothing real is touched, nothing outlives it: the simulator keeps no request log, the
+//! tokens stay in memory (no keychain entry for `127.0.0.1:<port>`), and the tenant dies
+//! with the core that used it.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use aic_tenant_sim::{SimConfig, SimHandle};
+use aic_tenant_sim::SimConfig;
 
-use crate::auth::BrowserOpener;
+use crate::auth::{BrowserOpener, MemoryStore};
 use crate::config::Config;
-use crate::AppParts;
+use crate::host::{ProvideRequest, ProvidedTenant, TenantProvider};
 
 /// The demo admin's credentials (shown by the app next to the sign-in button).
 pub const DEMO_USER: &str = "admin";
@@ -17,28 +21,16 @@ pub const DEMO_PASSWORD: &str = "Passw0rd!";
 /// How the demo signs in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DemoSignIn {
-    /// Headless: the simulator approves at once and a redirect follower plays the browser;
-    /// the token stays in memory.
+    /// Headless: the simulator approves at once and a redirect follower plays the browser.
     Automatic,
     /// Desktop: the system browser shows the demo tenant's sign-in form (plain HTTP on
-    /// loopback, so no certificate warning); the token goes to the configured store.
+    /// loopback, so no certificate warning).
     Browser,
 }
 
-/// A running demo tenant and the configuration that points at it.
-pub struct Demo {
-    pub config: Config,
-    pub parts: AppParts,
-    pub tenant: SimHandle,
-}
-
-impl std::fmt::Debug for Demo {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Demo")
-            .field("tenant", &self.tenant)
-            .finish_non_exhaustive()
-    }
-}
+/// The redirect follower gives up on a demo tenant that does not answer.
+const FOLLOW_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const FOLLOW_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Follows the demo tenant's auto-approve redirect back to the loopback listener.
 #[derive(Debug)]
@@ -52,8 +44,12 @@ impl BrowserOpener for RedirectFollower {
         let http = self.http.clone();
         let url = url.to_string();
         tokio::spawn(async move {
-            let Ok(resp) = http.get(&url).send().await else {
-                return;
+            let resp = match http.get(&url).send().await {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::warn!(error = %e, "demo sign-in: the demo tenant did not answer");
+                    return;
+                }
             };
             let location = resp
                 .headers()
@@ -61,7 +57,9 @@ impl BrowserOpener for RedirectFollower {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string);
             if let Some(back) = location {
-                let _ = http.get(back).send().await;
+                if let Err(e) = http.get(back).send().await {
+                    tracing::warn!(error = %e, "demo sign-in: the redirect listener did not answer");
+                }
             }
         });
         Ok(())
@@ -74,52 +72,91 @@ fn free_port() -> std::io::Result<u16> {
         .port())
 }
 
-/// Starts the demo tenant. `env` supplies the remaining settings (redirect port, token
-/// store, log dir); the tenant URL and CA always come from the demo.
-pub async fn start(
-    sign_in: DemoSignIn,
-    env: impl Fn(&str) -> Option<String>,
-) -> anyhow::Result<Demo> {
-    let automatic = sign_in == DemoSignIn::Automatic;
-    let tenant = aic_tenant_sim::start(SimConfig {
-        tls: automatic,
-        auto_approve: automatic,
-        admins: vec![(DEMO_USER.to_string(), DEMO_PASSWORD.to_string())],
-        ..SimConfig::default()
-    })
-    .await?;
-    let base = tenant.base_url();
-    let ca_text = tenant.ca_pem_path().map(|p| p.display().to_string());
-    let port = match env("AIC_REDIRECT_PORT") {
-        Some(p) if !p.trim().is_empty() => p,
-        _ => free_port()?.to_string(),
-    };
-    let config = Config::from_lookup(|k| match k {
-        "AIC_BASE_URL" => Some(base.clone()),
-        "AIC_CA_FILE" => ca_text.clone(),
-        "AIC_REDIRECT_PORT" => Some(port.clone()),
-        "AIC_TOKEN_STORE" if automatic => Some("memory".into()),
-        "DOCKER_CONTAINER" | "AIC_TOKEN_FILE" => None,
-        other => env(other),
-    })?;
-    let parts = if automatic {
-        let mut http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
-        if let Some(ca) = tenant.ca_pem_path() {
-            let pem = std::fs::read(ca)?;
-            http = http.tls_certs_merge(reqwest::Certificate::from_pem_bundle(&pem)?);
+/// Provides the demo tenant.
+#[derive(Debug, Clone, Copy)]
+pub struct DemoProvider {
+    pub sign_in: DemoSignIn,
+}
+
+impl DemoProvider {
+    /// The desktop's demo: sign in through the browser's form.
+    pub fn browser() -> Self {
+        Self {
+            sign_in: DemoSignIn::Browser,
         }
-        AppParts {
-            browser: Arc::new(RedirectFollower {
+    }
+
+    /// The headless demo: signed in without a browser.
+    pub fn automatic() -> Self {
+        Self {
+            sign_in: DemoSignIn::Automatic,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl TenantProvider for DemoProvider {
+    fn describe(&self) -> &'static str {
+        "demo tenant"
+    }
+
+    async fn provide(&self, request: ProvideRequest<'_>) -> Result<ProvidedTenant, String> {
+        self.start(request).await.map_err(|e| format!("{e:#}"))
+    }
+}
+
+impl DemoProvider {
+    async fn start(&self, request: ProvideRequest<'_>) -> anyhow::Result<ProvidedTenant> {
+        let automatic = self.sign_in == DemoSignIn::Automatic;
+        let tenant = aic_tenant_sim::start(SimConfig {
+            tls: automatic,
+            auto_approve: automatic,
+            admins: vec![(DEMO_USER.to_string(), DEMO_PASSWORD.to_string())],
+            record_requests: false,
+            ..SimConfig::default()
+        })
+        .await?;
+        let base = tenant.base_url();
+        let ca_text = tenant.ca_pem_path().map(|p| p.display().to_string());
+        let env = request.env;
+        // The environment's redirect port wins (as for a real tenant); else the settings'
+        // port on the desktop, or any free port headless (several demos may run at once).
+        let port = match env("AIC_REDIRECT_PORT").filter(|p| !p.trim().is_empty()) {
+            Some(p) => p,
+            None if automatic => free_port()?.to_string(),
+            None => request.redirect_port.to_string(),
+        };
+        let config = Config::from_lookup(|k| match k {
+            "AIC_BASE_URL" => Some(base.clone()),
+            "AIC_CA_FILE" => ca_text.clone(),
+            "AIC_REDIRECT_PORT" => Some(port.clone()),
+            "DOCKER_CONTAINER" | "AIC_TOKEN_FILE" | "AIC_TOKEN_STORE" => None,
+            other => env(other),
+        })?;
+        let browser: Option<Arc<dyn BrowserOpener>> = if automatic {
+            let mut http = reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .no_proxy()
+                .connect_timeout(FOLLOW_CONNECT_TIMEOUT)
+                .timeout(FOLLOW_TIMEOUT);
+            if let Some(ca) = tenant.ca_pem_path() {
+                let pem = std::fs::read(ca)?;
+                http = http.tls_certs_merge(reqwest::Certificate::from_pem_bundle(&pem)?);
+            }
+            Some(Arc::new(RedirectFollower {
                 http: http.build()?,
-            }),
-            ..AppParts::default()
-        }
-    } else {
-        AppParts::default()
-    };
-    Ok(Demo {
-        config,
-        parts,
-        tenant,
-    })
+            }))
+        } else {
+            None
+        };
+        Ok(ProvidedTenant {
+            config,
+            browser,
+            store: Arc::new(MemoryStore::default()),
+            sign_in_hint: Some(format!(
+                "Demo tenant: sign in as {DEMO_USER} / {DEMO_PASSWORD}"
+            )),
+            guard: Box::new(tenant),
+        })
+    }
 }

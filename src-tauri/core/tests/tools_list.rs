@@ -8,7 +8,7 @@ use aic_mcp_core::activity::ActivityBus;
 use aic_mcp_core::auth::{LoginOptions, MemoryStore, Session, SystemBrowser};
 use aic_mcp_core::clock::SystemClock;
 use aic_mcp_core::config::{LoginMode, TenantUrl};
-use aic_mcp_core::mcp::McpService;
+use aic_mcp_core::mcp::{CallGate, McpService};
 use aic_mcp_core::tenant::TenantClient;
 use aic_mcp_core::tools::Registry;
 use std::sync::Arc;
@@ -24,7 +24,12 @@ fn catalogue(container: bool) -> serde_json::Value {
         Arc::new(SystemBrowser),
         LoginOptions::new(LoginMode::Pkce, 3000),
     );
-    let service = McpService::new(Arc::new(Registry::new(container)), session, bus);
+    let service = McpService::new(
+        Arc::new(Registry::new(container)),
+        session,
+        bus,
+        CallGate::new(),
+    );
     serde_json::json!({ "tools": service.list() })
 }
 

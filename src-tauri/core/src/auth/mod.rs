@@ -15,7 +15,7 @@ pub use pkce::{
     authorize_url, generate_pkce, random_state, result_page, BrowserOpener, PkcePair,
     RedirectListener, SystemBrowser,
 };
-pub use session::{LoginOptions, Session, SessionState, SessionStatus};
+pub use session::{LoginOptions, Session, SessionState, SessionStatus, SKEW_MS};
 pub use store::{
     BearerStore, FileStore, KeychainStore, MemoryStore, StoreError, StoredToken, TokenStore,
     LOCAL_BEARER_ACCOUNT,

@@ -21,7 +21,7 @@ use crate::secret::{AccessToken, RefreshToken};
 use crate::tenant::TenantClient;
 
 /// A stored token is used only while `now + SKEW < expiresAt`.
-const SKEW_MS: i64 = 60_000;
+pub const SKEW_MS: i64 = 60_000;
 
 /// How logins happen.
 #[derive(Debug, Clone)]
@@ -72,6 +72,22 @@ pub struct SessionStatus {
     pub token_store: String,
     /// The signed-in admin (`authenticationId` from IDM's `/openidm/info/login`), once known.
     pub admin: Option<String>,
+}
+
+impl SessionStatus {
+    /// Nobody signed in to `tenant` (also what a host shows before its core runs).
+    pub fn signed_out(tenant: &str) -> Self {
+        Self {
+            state: SessionState::SignedOut,
+            tenant: tenant.to_string(),
+            expires_at_ms: None,
+            login_url: None,
+            user_code: None,
+            last_error: None,
+            token_store: String::new(),
+            admin: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

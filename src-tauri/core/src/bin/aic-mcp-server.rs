@@ -5,7 +5,8 @@
 
 use std::process::ExitCode;
 
-use aic_mcp_core::{App, AppParts, Config};
+use aic_mcp_core::host::{HostError, HostOptions, HostStatus, SettingsSource, Supervisor};
+use aic_mcp_core::settings::Settings;
 
 const USAGE: &str = "Usage: aic-mcp-server [--demo]
        aic-mcp-server serve [--demo] [--socket PATH] [--http PORT]
@@ -123,101 +124,96 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(async move {
-        let (config, parts, _demo_tenant) = if demo {
-            match prepare_demo().await {
-                Ok(d) => d,
-                Err(e) => {
-                    eprintln!("aic-mcp-server: cannot start the demo tenant: {e}");
-                    return ExitCode::FAILURE;
-                }
-            }
-        } else {
-            match Config::from_env() {
-                Ok(c) => (c, AppParts::default(), None),
-                Err(e) => {
-                    eprintln!("aic-mcp-server: {e}");
-                    return ExitCode::from(2);
-                }
-            }
-        };
-        let app = match App::start(config, parts) {
-            Ok(a) => a,
-            Err(e) => {
-                eprintln!("aic-mcp-server: {e}");
-                return ExitCode::FAILURE;
-            }
-        };
-        let stop = app.cancel_token().clone();
-        tokio::spawn(async move {
-            wait_for_signal().await;
-            stop.cancel();
-        });
-        let result = match mode {
-            Mode::Stdio => app.serve_stdio().await.map_err(|e| e.to_string()),
-            Mode::Serve { socket, http } => serve(&app, socket, http).await,
-        };
-        app.shutdown().await;
-        match result {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("aic-mcp-server: {e}");
-                ExitCode::FAILURE
-            }
-        }
-    })
+    runtime.block_on(run(mode, demo))
 }
 
-/// `serve`: the socket (and HTTP) until a signal.
-async fn serve(
-    app: &App,
-    socket: Option<std::path::PathBuf>,
-    http: Option<u16>,
-) -> Result<(), String> {
-    app.restore_login().await;
-    let path = socket.unwrap_or_else(aic_mcp_core::mcp::socket::default_socket_path);
-    let bound = app.serve_socket(&path).await.map_err(|e| e.to_string())?;
-    eprintln!("aic-mcp-server: MCP socket {}", bound.display());
-    if let Some(port) = http {
-        let bearer = match std::env::var("AIC_MCP_HTTP_TOKEN") {
-            Ok(t) if t.len() >= 32 => aic_mcp_core::secret::LocalBearer::new(t),
-            Ok(_) => return Err("AIC_MCP_HTTP_TOKEN must be at least 32 characters".into()),
-            Err(_) => aic_mcp_core::auth::BearerStore::Keychain(Default::default())
-                .load_or_create(aic_mcp_core::mcp::http::generate_bearer)
-                .await
-                .map_err(|e| e.to_string())?,
+/// One lifecycle for both modes: the supervisor starts the core, the mode serves it, and
+/// a signal (or stdin's end) stops it, letting calls in flight finish first.
+async fn run(mode: Mode, demo: bool) -> ExitCode {
+    let (socket, http) = match &mode {
+        Mode::Stdio => (None, None),
+        Mode::Serve { socket, http } => (
+            Some(
+                socket
+                    .clone()
+                    .unwrap_or_else(aic_mcp_core::mcp::socket::default_socket_path),
+            ),
+            *http,
+        ),
+    };
+    let settings = Settings {
+        http_enabled: http.is_some(),
+        http_port: http.unwrap_or(0),
+        ..Settings::default()
+    };
+    let mut opts = HostOptions::new(SettingsSource::Fixed(settings));
+    opts.force_demo = demo;
+    opts.socket = socket;
+    #[cfg(feature = "demo")]
+    {
+        opts.demo = Some(std::sync::Arc::new(
+            aic_mcp_core::demo::DemoProvider::automatic(),
+        ));
+    }
+    let supervisor = Supervisor::new(opts);
+    if let Err(e) = supervisor.start().await {
+        eprintln!("aic-mcp-server: {e}");
+        return match e {
+            HostError::Config(_) => ExitCode::from(2),
+            _ => ExitCode::FAILURE,
         };
-        let addr = app
-            .serve_http(port, bearer, None)
-            .await
-            .map_err(|e| e.to_string())?;
+    }
+    let status = supervisor.status();
+    if demo {
         eprintln!(
-            "aic-mcp-server: MCP over HTTP at http://{addr}/mcp (bearer in the OS keychain: service aic-mcp-desktop, account local-http-bearer)"
+            "aic-mcp-server: demo mode: serving the built-in demo tenant at {} (sample data; no real tenant is touched)",
+            status.session.tenant
         );
     }
-    app.cancel_token().cancelled().await;
-    Ok(())
+    let result = match mode {
+        Mode::Stdio => {
+            tokio::select! {
+                r = supervisor.serve_stdio() => r.map_err(|e| e.to_string()),
+                _ = wait_for_signal() => Ok(()),
+            }
+        }
+        Mode::Serve { .. } => serve(&supervisor, &status).await,
+    };
+    supervisor.stop().await;
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("aic-mcp-server: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
-/// Keeps the demo tenant alive for as long as the server runs.
-type DemoGuard = Option<Box<dyn std::any::Any + Send>>;
-
-#[cfg(feature = "demo")]
-async fn prepare_demo() -> anyhow::Result<(Config, AppParts, DemoGuard)> {
-    let demo = aic_mcp_core::demo::start(aic_mcp_core::demo::DemoSignIn::Automatic, |k| {
-        std::env::var(k).ok()
-    })
-    .await?;
-    eprintln!(
-        "aic-mcp-server: demo mode: serving the built-in demo tenant at {} (sample data; no real tenant is touched)",
-        demo.tenant.base_url()
-    );
-    Ok((demo.config, demo.parts, Some(Box::new(demo.tenant))))
-}
-
-#[cfg(not(feature = "demo"))]
-async fn prepare_demo() -> anyhow::Result<(Config, AppParts, DemoGuard)> {
-    anyhow::bail!("this build has no demo tenant (built without the `demo` feature)")
+/// `serve`: the socket (and HTTP) until a signal. An endpoint that cannot be served is
+/// fatal here (the desktop shows it instead); notices go to stderr.
+async fn serve(supervisor: &Supervisor, status: &HostStatus) -> Result<(), String> {
+    if let Some(e) = status.endpoint_errors.first() {
+        return Err(e.message.clone());
+    }
+    if let Some(path) = &status.socket_path {
+        eprintln!("aic-mcp-server: MCP socket {path}");
+    }
+    if let Some(url) = &status.http_url {
+        eprintln!(
+            "aic-mcp-server: MCP over HTTP at {url} (bearer: AIC_MCP_HTTP_TOKEN, else the OS keychain: service aic-mcp-desktop, account local-http-bearer)"
+        );
+    }
+    let mut notices = supervisor.subscribe_notices();
+    loop {
+        tokio::select! {
+            _ = wait_for_signal() => return Ok(()),
+            n = notices.recv() => match n {
+                Ok(n) => eprintln!("aic-mcp-server: {}: {}", n.title(), n.body()),
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return Ok(()),
+            },
+        }
+    }
 }
 
 /// `aic-mcp-server connect [--socket PATH]`: the stdio bridge to the running app.

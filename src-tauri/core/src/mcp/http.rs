@@ -49,12 +49,14 @@ pub fn generate_bearer() -> LocalBearer {
     LocalBearer::new(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
-/// Binds 127.0.0.1:`port` (0 = any) and serves until `cancel`.
+/// Binds 127.0.0.1:`port` (0 = any) and serves until `stop_accepting`; the open sessions
+/// (their event streams) end when `sessions` fires, and the task ends once they have.
 pub async fn serve_http(
     port: u16,
     bearer: LocalBearer,
     make_service: impl Fn() -> McpService + Send + Sync + 'static,
-    cancel: CancellationToken,
+    stop_accepting: CancellationToken,
+    sessions: CancellationToken,
 ) -> Result<HttpEndpoint, HttpError> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
@@ -81,7 +83,7 @@ pub async fn serve_http(
             format!("http://localhost:{p}"),
         ])
         .enforce_origin_validation()
-        .with_cancellation_token(cancel.child_token());
+        .with_cancellation_token(sessions);
     let service = StreamableHttpService::new(
         move || Ok(make_service()),
         Arc::new(LocalSessionManager::default()),
@@ -92,7 +94,7 @@ pub async fn serve_http(
     );
     let task = tokio::spawn(async move {
         let served = axum::serve(listener, router)
-            .with_graceful_shutdown(async move { cancel.cancelled().await })
+            .with_graceful_shutdown(async move { stop_accepting.cancelled().await })
             .await;
         if let Err(e) = served {
             tracing::warn!(error = %e, "HTTP endpoint stopped");

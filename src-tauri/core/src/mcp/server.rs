@@ -3,9 +3,15 @@
 //! argument validation failures are tool results with `isError: true` and the reference's
 //! text (`MCP error -32602: Input validation error: …`), as the reference does and as the
 //! MCP specification asks since 2025-11-25, so the model can correct its call.
+//!
+//! A call ends early when the client cancels it (`notifications/cancelled`) or when the
+//! core stops ([`CallGate::drain`]): its future is dropped, so the requests it has in flight
+//! are dropped with it and none of its later requests is sent; the activity log shows it as
+//! `cancelled`.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ElicitRequestParams,
@@ -15,6 +21,8 @@ use rmcp::model::{
 use rmcp::service::{RequestContext, RoleServer};
 use rmcp::{ErrorData as McpError, Peer, ServerHandler};
 use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::task_tracker::{TaskTracker, TaskTrackerToken};
 
 use crate::activity::{mask_arguments, now_rfc3339, ActivityBus, ActivityEvent, Outcome};
 use crate::auth::{DevicePrompt, PromptAnswer, Session, StderrPrompt};
@@ -23,20 +31,80 @@ use crate::tools::{CallCtx, Registry, ToolDef};
 /// The server name reported in `initialize` (the reference's, for drop-in use).
 pub const SERVER_NAME: &str = "pingone-aic-mcp-server";
 
+/// What a cancelled call's result says (the client that cancelled never reads it; the log
+/// and a call ended by a stopping core do).
+const CANCELLED_BY_CLIENT: &str = "Cancelled by the assistant (it cancelled the request or disconnected); requests in flight were dropped and no further request was sent.";
+const CANCELLED_BY_STOP: &str = "Cancelled: AIC MCP Desktop stopped (quit, restart or new settings) before the call finished; requests in flight were dropped. Call the tool again.";
+const REFUSED_WHILE_STOPPING: &str = "AIC MCP Desktop is stopping (quit, restart or new settings) and takes no new calls; nothing was sent. Call the tool again in a moment.";
+
+/// The tool calls in flight in one running core. Each call holds a ticket while it runs;
+/// stopping the core refuses new calls, lets those in flight finish for a grace period,
+/// then cancels the rest.
+#[derive(Debug, Default)]
+pub struct CallGate {
+    tracker: TaskTracker,
+    cancel: CancellationToken,
+    closed: AtomicBool,
+}
+
+impl CallGate {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    /// A ticket for one call, or `None` once the gate is closed.
+    fn enter(&self) -> Option<TaskTrackerToken> {
+        if self.closed.load(Ordering::SeqCst) {
+            return None;
+        }
+        Some(self.tracker.token())
+    }
+
+    /// How many calls are running.
+    pub fn in_flight(&self) -> usize {
+        self.tracker.len()
+    }
+
+    /// Refuses new calls, waits up to `grace` for the calls in flight, then cancels the
+    /// rest and waits (briefly) until they have published their end. Returns how many
+    /// calls were cancelled.
+    pub async fn drain(&self, grace: Duration) -> usize {
+        self.closed.store(true, Ordering::SeqCst);
+        self.tracker.close();
+        if tokio::time::timeout(grace, self.tracker.wait())
+            .await
+            .is_ok()
+        {
+            return 0;
+        }
+        let cancelled = self.tracker.len();
+        self.cancel.cancel();
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.tracker.wait()).await;
+        cancelled
+    }
+}
+
 /// One MCP service; cheap to clone, one per connection, all sharing the session.
 #[derive(Clone)]
 pub struct McpService {
     registry: Arc<Registry>,
     session: Arc<Session>,
     bus: Arc<ActivityBus>,
+    gate: Arc<CallGate>,
 }
 
 impl McpService {
-    pub fn new(registry: Arc<Registry>, session: Arc<Session>, bus: Arc<ActivityBus>) -> Self {
+    pub fn new(
+        registry: Arc<Registry>,
+        session: Arc<Session>,
+        bus: Arc<ActivityBus>,
+        gate: Arc<CallGate>,
+    ) -> Self {
         Self {
             registry,
             session,
             bus,
+            gate,
         }
     }
 
@@ -53,6 +121,20 @@ impl McpService {
         client: Option<String>,
         prompt: Option<Arc<dyn DevicePrompt>>,
     ) -> CallToolResult {
+        self.call_until(name, arguments, client, prompt, CancellationToken::new())
+            .await
+    }
+
+    /// [`McpService::call`], ended early (as `Cancelled`) when `cancelled` fires or the
+    /// core stops.
+    pub async fn call_until(
+        &self,
+        name: &str,
+        arguments: Value,
+        client: Option<String>,
+        prompt: Option<Arc<dyn DevicePrompt>>,
+        cancelled: CancellationToken,
+    ) -> CallToolResult {
         let call_id = self.bus.next_call_id();
         let started = Instant::now();
         let def = self.registry.get(name);
@@ -64,9 +146,11 @@ impl McpService {
             client,
             arguments: masked,
         });
-        let (outcome, text) = match def {
-            None => (Outcome::Rejected, format!("Tool {name} not found")),
-            Some(def) => {
+        let ticket = self.gate.enter();
+        let (outcome, text) = match (def, &ticket) {
+            (_, None) => (Outcome::Error, REFUSED_WHILE_STOPPING.to_string()),
+            (None, _) => (Outcome::Rejected, format!("Tool {name} not found")),
+            (Some(def), Some(_)) => {
                 let ctx = CallCtx::new(self.session.clone(), call_id, def.scopes, prompt);
                 match def.prepare(ctx, arguments) {
                     Err(e) => (
@@ -75,9 +159,15 @@ impl McpService {
                             "MCP error -32602: Input validation error: Invalid arguments for tool {name}: {e}"
                         ),
                     ),
-                    Ok(body) => match body.await {
-                        Ok(text) => (Outcome::Ok, text),
-                        Err(text) => (Outcome::Error, text),
+                    // Dropping the body drops its requests in flight; none after is sent.
+                    Ok(body) => tokio::select! {
+                        biased;
+                        _ = cancelled.cancelled() => (Outcome::Cancelled, CANCELLED_BY_CLIENT.to_string()),
+                        _ = self.gate.cancel.cancelled() => (Outcome::Cancelled, CANCELLED_BY_STOP.to_string()),
+                        r = body => match r {
+                            Ok(text) => (Outcome::Ok, text),
+                            Err(text) => (Outcome::Error, text),
+                        },
                     },
                 }
             }
@@ -90,6 +180,7 @@ impl McpService {
             duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             message: (outcome != Outcome::Ok).then(|| text.clone()),
         });
+        drop(ticket);
         let content = vec![ContentBlock::text(text)];
         if outcome == Outcome::Ok {
             CallToolResult::success(content)
@@ -201,8 +292,9 @@ impl ServerHandler for McpService {
             peer: context.peer.clone(),
         });
         let args = request.arguments.map(Value::Object).unwrap_or(Value::Null);
+        // `context.ct` fires on `notifications/cancelled` for this request.
         Ok(self
-            .call(&request.name, args, client, Some(prompt))
+            .call_until(&request.name, args, client, Some(prompt), context.ct)
             .await
             .into())
     }

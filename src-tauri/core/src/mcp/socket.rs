@@ -55,12 +55,15 @@ fn current_uid() -> u32 {
     0
 }
 
-/// A bound socket, ready to serve. Removing the file is the server's job on shutdown.
+/// A bound socket, ready to serve. It removes its file when it stops accepting, but only
+/// while the file is still the one it bound (a newer server may already own the path).
 #[cfg(unix)]
 #[derive(Debug)]
 pub struct SocketListener {
     listener: tokio::net::UnixListener,
     path: PathBuf,
+    /// Device and inode of the socket file as bound.
+    identity: (u64, u64),
 }
 
 #[cfg(unix)]
@@ -108,9 +111,11 @@ impl SocketListener {
         }
         let listener = tokio::net::UnixListener::bind(path).map_err(io)?;
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
+        let bound = std::fs::symlink_metadata(path).map_err(io)?;
         Ok(Self {
             listener,
             path: path.to_path_buf(),
+            identity: (bound.dev(), bound.ino()),
         })
     }
 
@@ -118,19 +123,35 @@ impl SocketListener {
         &self.path
     }
 
-    /// Serves one MCP session per connection until `cancel`; then closes the sessions
-    /// (bounded wait) and removes the socket file.
+    /// Removes the socket file if it is still the one this listener bound.
+    fn remove_file(&self) {
+        use std::os::unix::fs::MetadataExt;
+        match std::fs::symlink_metadata(&self.path) {
+            Ok(m) if (m.dev(), m.ino()) == self.identity => {
+                if let Err(e) = std::fs::remove_file(&self.path) {
+                    tracing::warn!(error = %e, "could not remove the MCP socket file");
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Serves one MCP session per connection until `stop_accepting`; then removes the
+    /// socket file (new clients are told the app is not running) and waits until the
+    /// sessions have ended: they end when `sessions` fires (the owner fires it after the
+    /// calls in flight have drained) or when their clients leave.
     pub async fn serve(
         self,
         make_service: impl Fn() -> McpService + Send + 'static,
-        cancel: CancellationToken,
+        stop_accepting: CancellationToken,
+        sessions: CancellationToken,
     ) {
         use rmcp::ServiceExt;
         let tracker = TaskTracker::new();
         let own_uid = current_uid();
         loop {
             let accepted = tokio::select! {
-                _ = cancel.cancelled() => break,
+                _ = stop_accepting.cancelled() => break,
                 a = self.listener.accept() => a,
             };
             let stream = match accepted {
@@ -153,7 +174,7 @@ impl SocketListener {
                 }
             }
             let service = make_service();
-            let ct = cancel.child_token();
+            let ct = sessions.child_token();
             tracker.spawn(async move {
                 let (read, write) = stream.into_split();
                 match service.serve_with_ct((read, write), ct).await {
@@ -164,9 +185,10 @@ impl SocketListener {
                 }
             });
         }
+        self.remove_file();
+        drop(self.listener);
         tracker.close();
-        let _ = tokio::time::timeout(Duration::from_secs(3), tracker.wait()).await;
-        let _ = std::fs::remove_file(&self.path);
+        tracker.wait().await;
     }
 }
 
@@ -185,7 +207,8 @@ impl SocketListener {
     pub async fn serve(
         self,
         _make_service: impl Fn() -> McpService + Send + 'static,
-        _cancel: CancellationToken,
+        _stop_accepting: CancellationToken,
+        _sessions: CancellationToken,
     ) {
     }
 }

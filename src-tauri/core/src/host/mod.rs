@@ -1,0 +1,782 @@
+//! `core::host`: the one owner of the core's lifecycle. The desktop shell and
+//! `aic-mcp-server` (stdio and `serve`) are thin callers of a [`Supervisor`]: it turns the
+//! settings and the environment into a running [`App`] (a configured tenant, or the demo
+//! tenant from a [`TenantProvider`]), serves the local socket and the opt-in HTTP endpoint
+//! (with its bearer), restores a stored login, publishes one [`HostStatus`], raises
+//! [`Notice`]s, and owns the expiry timer (fired from the token's expiry).
+//!
+//! Start, stop and restart are serialized: each holds the lifecycle lock from the first
+//! step to the last, so two overlapping restarts run one after the other and never leave
+//! an orphaned socket, HTTP server, session or audit writer. The activity bus outlives
+//! restarts, so the live log is one log.
+
+pub mod expiry;
+mod provider;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::{broadcast, watch};
+use tokio_util::sync::CancellationToken;
+
+pub use provider::{ProvideRequest, ProvidedTenant, TenantProvider};
+
+use crate::activity::ActivityBus;
+use crate::app::{App, AppError, AppParts, StopReport, RECENT_EVENTS, STOP_GRACE};
+use crate::auth::{AuthError, BearerStore, SessionState, SessionStatus, StoreError, SKEW_MS};
+use crate::config::{Config, ConfigError};
+use crate::secret::LocalBearer;
+use crate::settings::{Settings, SettingsError};
+
+/// The process environment, or a test's.
+pub type EnvLookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+/// The environment of this process.
+pub fn process_env() -> EnvLookup {
+    Arc::new(|k: &str| std::env::var(k).ok())
+}
+
+/// Where the settings come from.
+#[derive(Debug, Clone)]
+pub enum SettingsSource {
+    /// The desktop's settings file: read at start, written by [`Supervisor::update_settings`].
+    File(PathBuf),
+    /// Fixed for this run (`aic-mcp-server` takes them from its flags and environment).
+    Fixed(Settings),
+}
+
+/// How a host wants its core run.
+pub struct HostOptions {
+    pub settings: SettingsSource,
+    /// `--demo`: the demo tenant whatever the settings say.
+    pub force_demo: bool,
+    /// With no tenant configured anywhere: the demo tenant (desktop), or a configuration
+    /// error naming `AIC_BASE_URL` (the headless server).
+    pub demo_when_unconfigured: bool,
+    /// Serve MCP on this local socket.
+    pub socket: Option<PathBuf>,
+    /// Browser, clock, token store override, login behaviour, audit file. Its `bus` is
+    /// ignored: the supervisor's bus serves every run.
+    pub parts: AppParts,
+    /// Where the HTTP endpoint's bearer lives (`AIC_MCP_HTTP_TOKEN` wins over it).
+    pub bearer: BearerStore,
+    pub env: EnvLookup,
+    /// The tenant used when none is configured (or with `force_demo`).
+    pub demo: Option<Arc<dyn TenantProvider>>,
+    /// How long calls in flight may finish when the core stops.
+    pub grace: Duration,
+}
+
+impl HostOptions {
+    /// Defaults: the process environment, the keychain bearer, the built-in demo tenant
+    /// (when compiled in), no socket.
+    pub fn new(settings: SettingsSource) -> Self {
+        Self {
+            settings,
+            force_demo: false,
+            demo_when_unconfigured: false,
+            socket: None,
+            parts: AppParts::default(),
+            bearer: BearerStore::Keychain(Default::default()),
+            env: process_env(),
+            demo: default_demo(),
+            grace: STOP_GRACE,
+        }
+    }
+}
+
+#[cfg(feature = "demo")]
+fn default_demo() -> Option<Arc<dyn TenantProvider>> {
+    Some(Arc::new(crate::demo::DemoProvider::browser()))
+}
+
+#[cfg(not(feature = "demo"))]
+fn default_demo() -> Option<Arc<dyn TenantProvider>> {
+    None
+}
+
+/// Where the core is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    Starting,
+    Running,
+    Stopping,
+    Stopped,
+    /// It did not start; `HostStatus::problem` says why.
+    Failed,
+}
+
+/// An endpoint assistants connect to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Endpoint {
+    Socket,
+    Http,
+}
+
+/// Why an endpoint is not served, for the UI to branch on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum EndpointErrorCode {
+    /// Another AIC MCP Desktop (or `serve`) serves the socket.
+    InUse,
+    /// The HTTP port is taken.
+    PortInUse,
+    /// The socket's folder is not private to this user.
+    UnsafeDir,
+    /// No local socket on this platform yet.
+    Unsupported,
+    /// The bearer could not be read or made (keychain), or `AIC_MCP_HTTP_TOKEN` is too short.
+    Bearer,
+    Io,
+}
+
+/// An endpoint that is not served, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EndpointError {
+    pub endpoint: Endpoint,
+    pub code: EndpointErrorCode,
+    pub message: String,
+}
+
+/// The one status a host shows: the core's phase, the session, the endpoints.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HostStatus {
+    pub phase: Phase,
+    #[serde(flatten)]
+    pub session: SessionStatus,
+    /// The built-in demo tenant is in use.
+    pub demo: bool,
+    /// Shown next to Log in (the demo's credentials).
+    pub sign_in_hint: Option<String>,
+    pub socket_path: Option<String>,
+    pub http_url: Option<String>,
+    pub endpoint_errors: Vec<EndpointError>,
+    /// Why the core did not start, or why the settings file could not be read.
+    pub problem: Option<String>,
+    pub version: &'static str,
+}
+
+impl HostStatus {
+    fn initial() -> Self {
+        Self {
+            phase: Phase::Stopped,
+            session: SessionStatus::signed_out(""),
+            demo: false,
+            sign_in_hint: None,
+            socket_path: None,
+            http_url: None,
+            endpoint_errors: Vec::new(),
+            problem: None,
+            version: env!("CARGO_PKG_VERSION"),
+        }
+    }
+}
+
+/// Something worth telling the admin now (the desktop shows a notification; `serve`
+/// writes it to stderr).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Notice {
+    SignedIn {
+        tenant: String,
+    },
+    SignInFailed {
+        tenant: String,
+        message: String,
+    },
+    /// The token stops being usable within five minutes and no refresh is certain.
+    ExpiresSoon {
+        tenant: String,
+        expires_at_ms: i64,
+    },
+    /// The token ran out and could not be refreshed: signed out.
+    Expired {
+        tenant: String,
+    },
+    EndpointFailed {
+        message: String,
+    },
+    StartFailed {
+        message: String,
+    },
+}
+
+impl Notice {
+    pub fn title(&self) -> &'static str {
+        match self {
+            Self::SignedIn { .. } => "Signed in",
+            Self::SignInFailed { .. } => "Sign-in failed",
+            Self::ExpiresSoon { .. } => "Token expires in 5 minutes",
+            Self::Expired { .. } => "Signed out",
+            Self::EndpointFailed { .. } => "Assistants cannot connect",
+            Self::StartFailed { .. } => "AIC MCP Desktop could not start",
+        }
+    }
+
+    pub fn body(&self) -> String {
+        match self {
+            Self::SignedIn { tenant } => format!("AIC MCP Desktop is signed in to {tenant}."),
+            Self::SignInFailed { message, .. }
+            | Self::EndpointFailed { message }
+            | Self::StartFailed { message } => message.clone(),
+            Self::ExpiresSoon { tenant, .. } => format!(
+                "The sign-in to {tenant} expires soon. Log in again to keep your assistants working."
+            ),
+            Self::Expired { tenant } => {
+                format!("Signed out of {tenant} because the token expired.")
+            }
+        }
+    }
+}
+
+/// What a host asked for could not be done.
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    #[error("{0}")]
+    Config(#[from] ConfigError),
+    #[error("{0}")]
+    Settings(#[from] SettingsError),
+    #[error("the settings of this run are fixed (flags and environment); nothing was saved")]
+    SettingsFixed,
+    #[error("the demo tenant could not start: {0}")]
+    Demo(String),
+    #[error("no tenant is configured and this build has no demo tenant")]
+    NoDemo,
+    #[error("{0}")]
+    Start(#[from] AppError),
+    #[error("{0}")]
+    NotReady(String),
+    #[error("{0}")]
+    Auth(#[from] AuthError),
+    #[error("the HTTP endpoint is off (turn it on in Settings)")]
+    HttpOff,
+    #[error("{0}")]
+    Bearer(#[from] StoreError),
+}
+
+impl HostError {
+    /// A stable code for UIs that branch on the kind of failure.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Config(_) | Self::Settings(SettingsError::Invalid { .. }) => "InvalidSettings",
+            Self::Settings(SettingsError::Io { .. }) => "Io",
+            Self::SettingsFixed => "SettingsFixed",
+            Self::Demo(_) | Self::NoDemo | Self::Start(_) => "StartFailed",
+            Self::NotReady(_) => "NotReady",
+            Self::Auth(e) => e.code(),
+            Self::HttpOff => "HttpOff",
+            Self::Bearer(_) => "KeychainUnavailable",
+        }
+    }
+}
+
+/// One running core and what belongs to it.
+struct Running {
+    app: Arc<App>,
+    /// Keeps a provided tenant (the demo) alive until the core has stopped.
+    tenant_guard: Option<Box<dyn std::any::Any + Send + Sync>>,
+    /// Stops the status forwarder and the expiry timer.
+    watchers: CancellationToken,
+    watcher_tasks: Vec<tokio::task::JoinHandle<()>>,
+    bearer: Option<LocalBearer>,
+}
+
+/// The one owner of the core's lifecycle (see the module docs).
+pub struct Supervisor {
+    opts: HostOptions,
+    settings_path: Option<PathBuf>,
+    settings: RwLock<Settings>,
+    /// Why the settings file could not be read (the defaults are used meanwhile).
+    settings_error: Mutex<Option<String>>,
+    lifecycle: tokio::sync::Mutex<Option<Running>>,
+    current: RwLock<Option<Arc<App>>>,
+    bus: Arc<ActivityBus>,
+    status: watch::Sender<HostStatus>,
+    notices: broadcast::Sender<Notice>,
+}
+
+impl std::fmt::Debug for Supervisor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Supervisor")
+            .field("status", &*self.status.borrow())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What is needed to reach a running core's tenant and endpoints.
+type Built = (Running, HostStatus, Vec<Notice>);
+
+impl Supervisor {
+    /// A supervisor with nothing running yet; the settings file (if any) is read now.
+    pub fn new(opts: HostOptions) -> Arc<Self> {
+        let (settings_path, settings, settings_error) = match &opts.settings {
+            SettingsSource::File(path) => match Settings::load(path) {
+                Ok(s) => (Some(path.clone()), s, None),
+                Err(e) => (
+                    Some(path.clone()),
+                    Settings::default(),
+                    Some(format!("{e}; using the default settings")),
+                ),
+            },
+            SettingsSource::Fixed(s) => (None, s.clone(), None),
+        };
+        let mut initial = HostStatus::initial();
+        initial.problem = settings_error.clone();
+        Arc::new(Self {
+            opts,
+            settings_path,
+            settings: RwLock::new(settings),
+            settings_error: Mutex::new(settings_error),
+            lifecycle: tokio::sync::Mutex::new(None),
+            current: RwLock::new(None),
+            bus: ActivityBus::new(RECENT_EVENTS),
+            status: watch::Sender::new(initial),
+            notices: broadcast::Sender::new(64),
+        })
+    }
+
+    /// The live log, shared by every run of the core.
+    pub fn bus(&self) -> &Arc<ActivityBus> {
+        &self.bus
+    }
+
+    pub fn status(&self) -> HostStatus {
+        self.status.borrow().clone()
+    }
+
+    pub fn subscribe_status(&self) -> watch::Receiver<HostStatus> {
+        self.status.subscribe()
+    }
+
+    pub fn subscribe_notices(&self) -> broadcast::Receiver<Notice> {
+        self.notices.subscribe()
+    }
+
+    pub fn settings(&self) -> Settings {
+        self.settings.read().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// The running core, if any.
+    pub fn app(&self) -> Option<Arc<App>> {
+        self.current.read().ok().and_then(|c| c.clone())
+    }
+
+    /// The running core, or why there is none.
+    pub fn running(&self) -> Result<Arc<App>, HostError> {
+        self.app().ok_or_else(|| {
+            let status = self.status();
+            HostError::NotReady(match (status.phase, status.problem) {
+                (Phase::Failed, Some(p)) => {
+                    format!("AIC MCP Desktop could not start: {p}. Fix it in Settings.")
+                }
+                (Phase::Starting, _) => "AIC MCP Desktop is still starting.".into(),
+                _ => "AIC MCP Desktop is restarting or stopped.".into(),
+            })
+        })
+    }
+
+    fn notify(&self, notice: Notice) {
+        tracing::info!(?notice, "notice");
+        // No subscriber is not an error.
+        let _ = self.notices.send(notice);
+    }
+
+    fn update(&self, f: impl FnOnce(&mut HostStatus)) {
+        self.status.send_modify(f);
+    }
+
+    fn set_current(&self, app: Option<Arc<App>>) {
+        if let Ok(mut c) = self.current.write() {
+            *c = app;
+        }
+    }
+
+    /// Starts the core from the current settings, stopping the running one first. A
+    /// failure is also published (phase `Failed`, `problem`, a `StartFailed` notice).
+    pub async fn start(self: &Arc<Self>) -> Result<(), HostError> {
+        let mut life = self.lifecycle.lock().await;
+        if let Some(running) = life.take() {
+            self.stop_running(running).await;
+        }
+        self.update(|s| s.phase = Phase::Starting);
+        match self.build().await {
+            Ok((running, status, notices)) => {
+                self.set_current(Some(running.app.clone()));
+                *life = Some(running);
+                self.status.send_replace(status);
+                for n in notices {
+                    self.notify(n);
+                }
+                Ok(())
+            }
+            Err(e) => {
+                let problem = e.to_string();
+                self.update(|s| {
+                    *s = HostStatus {
+                        phase: Phase::Failed,
+                        problem: Some(problem.clone()),
+                        ..HostStatus::initial()
+                    }
+                });
+                self.notify(Notice::StartFailed { message: problem });
+                Err(e)
+            }
+        }
+    }
+
+    /// Stops the running core (nothing happens when none runs).
+    pub async fn stop(&self) -> Option<StopReport> {
+        let mut life = self.lifecycle.lock().await;
+        let running = life.take()?;
+        Some(self.stop_running(running).await)
+    }
+
+    async fn stop_running(&self, running: Running) -> StopReport {
+        self.set_current(None);
+        self.update(|s| s.phase = Phase::Stopping);
+        running.watchers.cancel();
+        let report = running.app.shutdown_with_grace(self.opts.grace).await;
+        for task in running.watcher_tasks {
+            task.abort();
+            let _ = task.await;
+        }
+        drop(running.tenant_guard);
+        let tenant = running.app.config().tenant.origin();
+        self.update(|s| {
+            *s = HostStatus {
+                phase: Phase::Stopped,
+                session: SessionStatus::signed_out(&tenant),
+                problem: s.problem.clone(),
+                ..HostStatus::initial()
+            }
+        });
+        report
+    }
+
+    async fn build(self: &Arc<Self>) -> Result<Built, HostError> {
+        let settings = self.settings();
+        let env = self.opts.env.clone();
+        let configured = if self.opts.force_demo {
+            None
+        } else {
+            settings.to_config(|k| env(k))?
+        };
+        let mut parts = AppParts {
+            bus: Some(self.bus.clone()),
+            ..self.opts.parts.clone()
+        };
+        let mut notices = Vec::new();
+        let (config, provided) = match configured {
+            Some(config) => (config, None),
+            None if self.opts.force_demo || self.opts.demo_when_unconfigured => {
+                let provider = self.opts.demo.as_ref().ok_or(HostError::NoDemo)?;
+                let p = provider
+                    .provide(ProvideRequest {
+                        redirect_port: settings.redirect_port,
+                        env: env.as_ref(),
+                    })
+                    .await
+                    .map_err(HostError::Demo)?;
+                tracing::info!(tenant = %p.config.tenant.origin(), "{} started", provider.describe());
+                (p.config.clone(), Some(p))
+            }
+            // No tenant and no demo wanted: the error that names AIC_BASE_URL.
+            None => {
+                return Err(match Config::from_lookup(|k| env(k)) {
+                    Err(e) => HostError::Config(e),
+                    Ok(_) => HostError::NoDemo,
+                })
+            }
+        };
+        if let Some(p) = &provided {
+            parts.store = Some(p.store.clone());
+            if let Some(b) = &p.browser {
+                parts.browser = b.clone();
+            }
+        }
+        let app = App::start(config, parts)?;
+        let mut endpoint_errors = Vec::new();
+        let socket_path = match &self.opts.socket {
+            None => None,
+            Some(path) => match app.serve_socket(path).await {
+                Ok(p) => Some(p.display().to_string()),
+                Err(e) => {
+                    tracing::warn!(error = %e, "local MCP socket not served");
+                    endpoint_errors.push(socket_error(&e));
+                    None
+                }
+            },
+        };
+        let mut bearer = None;
+        let http_url = if settings.http_enabled {
+            match self.resolve_bearer().await {
+                Ok(b) => match app.serve_http(settings.http_port, b.clone()).await {
+                    Ok(addr) => {
+                        bearer = Some(b);
+                        Some(format!("http://{addr}/mcp"))
+                    }
+                    Err(e) => {
+                        endpoint_errors.push(http_error(&e));
+                        None
+                    }
+                },
+                Err(e) => {
+                    endpoint_errors.push(EndpointError {
+                        endpoint: Endpoint::Http,
+                        code: EndpointErrorCode::Bearer,
+                        message: format!("HTTP endpoint off: {e}"),
+                    });
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        for e in &endpoint_errors {
+            notices.push(Notice::EndpointFailed {
+                message: e.message.clone(),
+            });
+        }
+        // A stored login for this tenant is reused without any prompt.
+        app.restore_login().await;
+        let watchers = CancellationToken::new();
+        let watcher_tasks = vec![
+            tokio::spawn(watch_session(
+                Arc::downgrade(self),
+                app.clone(),
+                watchers.clone(),
+            )),
+            tokio::spawn(expiry_timer(
+                Arc::downgrade(self),
+                app.clone(),
+                self.opts.parts.clock.clone(),
+                watchers.clone(),
+            )),
+        ];
+        let status = HostStatus {
+            phase: Phase::Running,
+            session: app.status(),
+            demo: provided.is_some(),
+            sign_in_hint: provided.as_ref().and_then(|p| p.sign_in_hint.clone()),
+            socket_path,
+            http_url,
+            endpoint_errors,
+            problem: self.settings_error.lock().ok().and_then(|e| e.clone()),
+            version: env!("CARGO_PKG_VERSION"),
+        };
+        let running = Running {
+            app,
+            tenant_guard: provided.map(|p| p.guard),
+            watchers,
+            watcher_tasks,
+            bearer,
+        };
+        Ok((running, status, notices))
+    }
+
+    /// The HTTP endpoint's bearer: `AIC_MCP_HTTP_TOKEN` (32+ characters) when set, else the
+    /// stored one (made and stored on first use).
+    async fn resolve_bearer(&self) -> Result<LocalBearer, String> {
+        match (self.opts.env)("AIC_MCP_HTTP_TOKEN") {
+            Some(t) if t.len() >= 32 => Ok(LocalBearer::new(t)),
+            Some(_) => Err("AIC_MCP_HTTP_TOKEN must be at least 32 characters".into()),
+            None => self
+                .opts
+                .bearer
+                .load_or_create(crate::mcp::http::generate_bearer)
+                .await
+                .map_err(|e| e.to_string()),
+        }
+    }
+
+    /// The bearer the running HTTP endpoint requires.
+    pub async fn http_bearer(&self) -> Result<LocalBearer, HostError> {
+        let life = self.lifecycle.lock().await;
+        life.as_ref()
+            .and_then(|r| r.bearer.clone())
+            .ok_or(HostError::HttpOff)
+    }
+
+    /// Validates and saves new settings; restarts the core in place when the tenant or an
+    /// endpoint changed. A core that then fails to start shows it in the status.
+    pub async fn update_settings(self: &Arc<Self>, new: Settings) -> Result<Settings, HostError> {
+        let path = self.settings_path.clone().ok_or(HostError::SettingsFixed)?;
+        let saved = tokio::task::spawn_blocking(move || new.save(&path))
+            .await
+            .map_err(|e| {
+                HostError::Settings(SettingsError::Io {
+                    path: String::new(),
+                    detail: e.to_string(),
+                })
+            })??;
+        let previous = match self.settings.write() {
+            Ok(mut s) => std::mem::replace(&mut *s, saved.clone()),
+            Err(_) => Settings::default(),
+        };
+        if let Ok(mut e) = self.settings_error.lock() {
+            *e = None;
+        }
+        self.update(|s| s.problem = None);
+        let core_changed = previous.tenant_url != saved.tenant_url
+            || previous.redirect_port != saved.redirect_port
+            || previous.http_enabled != saved.http_enabled
+            || (saved.http_enabled && previous.http_port != saved.http_port);
+        if core_changed {
+            // The failure, if any, is in the status.
+            let _ = self.start().await;
+        }
+        Ok(saved)
+    }
+
+    pub async fn login(&self) -> Result<(), HostError> {
+        Ok(self.running()?.login().await?)
+    }
+
+    pub async fn logout(&self) -> Result<(), HostError> {
+        Ok(self.running()?.logout().await?)
+    }
+
+    pub fn cancel_login(&self) -> Result<(), HostError> {
+        self.running()?.cancel_login();
+        Ok(())
+    }
+
+    /// Serves MCP over this process's stdio until stdin closes (the headless drop-in).
+    pub async fn serve_stdio(&self) -> Result<(), HostError> {
+        Ok(self.running()?.serve_stdio().await?)
+    }
+}
+
+fn socket_error(e: &crate::mcp::socket::SocketError) -> EndpointError {
+    use crate::mcp::socket::SocketError;
+    let code = match e {
+        SocketError::InUse(_) => EndpointErrorCode::InUse,
+        SocketError::UnsafeDir { .. } => EndpointErrorCode::UnsafeDir,
+        SocketError::Unsupported => EndpointErrorCode::Unsupported,
+        SocketError::Io { .. } => EndpointErrorCode::Io,
+    };
+    EndpointError {
+        endpoint: Endpoint::Socket,
+        code,
+        message: e.to_string(),
+    }
+}
+
+fn http_error(e: &crate::mcp::http::HttpError) -> EndpointError {
+    use crate::mcp::http::HttpError;
+    EndpointError {
+        endpoint: Endpoint::Http,
+        code: match e {
+            HttpError::PortInUse(_) => EndpointErrorCode::PortInUse,
+            HttpError::Io { .. } => EndpointErrorCode::Io,
+        },
+        message: e.to_string(),
+    }
+}
+
+/// Follows the session: the host status, sign-in notices, and learning the admin's name
+/// once signed in.
+async fn watch_session(sup: Weak<Supervisor>, app: Arc<App>, stop: CancellationToken) {
+    let mut rx = app.subscribe_status();
+    let mut previous = rx.borrow_and_update().clone();
+    let identify = |app: &Arc<App>| {
+        let app = app.clone();
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = stop.cancelled() => {}
+                admin = app.identify() => if admin.is_none() {
+                    tracing::info!("the signed-in admin's name is not known");
+                },
+            }
+        });
+    };
+    if previous.state == SessionState::SignedIn && previous.admin.is_none() {
+        identify(&app);
+    }
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            changed = rx.changed() => if changed.is_err() { break },
+        }
+        let now = rx.borrow_and_update().clone();
+        let Some(sup) = sup.upgrade() else { break };
+        sup.update(|s| s.session = now.clone());
+        match (previous.state, now.state) {
+            (SessionState::SigningIn, SessionState::SignedIn) => sup.notify(Notice::SignedIn {
+                tenant: now.tenant.clone(),
+            }),
+            (SessionState::SigningIn, SessionState::SignedOut) => {
+                if let Some(message) = &now.last_error {
+                    sup.notify(Notice::SignInFailed {
+                        tenant: now.tenant.clone(),
+                        message: message.clone(),
+                    });
+                }
+            }
+            _ => {}
+        }
+        let new_login =
+            previous.state != SessionState::SignedIn || previous.expires_at_ms != now.expires_at_ms;
+        if now.state == SessionState::SignedIn && now.admin.is_none() && new_login {
+            identify(&app);
+        }
+        previous = now;
+    }
+}
+
+/// Wakes when the signed-in token needs attention: five minutes before it becomes
+/// unusable (a notice), and when it does (refresh, else signed out and a notice).
+async fn expiry_timer(
+    sup: Weak<Supervisor>,
+    app: Arc<App>,
+    clock: Arc<dyn crate::clock::Clock>,
+    stop: CancellationToken,
+) {
+    let mut rx = app.subscribe_status();
+    let mut warned_for = None;
+    loop {
+        let status = rx.borrow_and_update().clone();
+        let wake = expiry::plan(&status, clock.now_ms(), SKEW_MS, warned_for);
+        let sleep = async {
+            match wake {
+                Some(w) => {
+                    let ms = u64::try_from(w.at_ms() - clock.now_ms()).unwrap_or(0);
+                    tokio::time::sleep(Duration::from_millis(ms)).await;
+                }
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            changed = rx.changed() => {
+                if changed.is_err() { break }
+                continue;
+            }
+            _ = sleep => {}
+        }
+        let Some(sup) = sup.upgrade() else { break };
+        match wake {
+            Some(expiry::Wake::Warn { expires_at_ms, .. }) => {
+                warned_for = Some(expires_at_ms);
+                sup.notify(Notice::ExpiresSoon {
+                    tenant: status.tenant.clone(),
+                    expires_at_ms,
+                });
+            }
+            // Refreshed, or signed out (and told so).
+            Some(expiry::Wake::Expire { .. }) => {
+                let signed_out = app.check_expiry().await;
+                if signed_out {
+                    sup.notify(Notice::Expired {
+                        tenant: status.tenant.clone(),
+                    });
+                }
+            }
+            None => {}
+        }
+    }
+}
