@@ -8,6 +8,7 @@
 pub mod activity;
 pub mod app;
 pub mod assistants;
+pub mod atomic;
 pub mod auth;
 pub mod clock;
 pub mod config;

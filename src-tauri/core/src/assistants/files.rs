@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use super::{io_err, AssistantError, ABSENT_TOKEN, KEEP_BACKUPS};
+use crate::atomic;
 
 pub(super) fn token_of(bytes: Option<&[u8]>) -> String {
     match bytes {
@@ -68,24 +69,25 @@ pub(super) fn backup_path(file: &Path, stamp: &str) -> PathBuf {
     file.with_file_name(format!("{}{stamp}", backup_prefix(file)))
 }
 
-/// Creates `path` exclusively; on Unix readable only by the user until the final
-/// permissions are set.
-fn create_new(path: &Path) -> io::Result<fs::File> {
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create_new(true);
+/// The permission bits to give the new file and the backup: the original's (on Unix).
+pub(super) fn file_mode(meta: &fs::Metadata) -> u32 {
     #[cfg(unix)]
     {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
+        use std::os::unix::fs::PermissionsExt;
+        meta.permissions().mode() & 0o777
     }
-    options.open(path)
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        super::NEW_FILE_MODE
+    }
 }
 
-/// Saves `bytes` beside the configured file (not the symlink target) with `permissions`.
+/// Saves `bytes` beside the configured file (not the symlink target) with `mode`.
 pub(super) fn write_backup(
     file: &Path,
     bytes: &[u8],
-    permissions: Option<&fs::Permissions>,
+    mode: u32,
     shown: &str,
 ) -> Result<PathBuf, AssistantError> {
     let stamp = utc_stamp();
@@ -96,16 +98,9 @@ pub(super) fn write_backup(
         } else {
             backup_path(file, &format!("{stamp}-{attempt}"))
         };
-        match create_new(&path) {
+        match atomic::create_new(&path, mode) {
             Ok(mut f) => {
-                let done = f
-                    .write_all(bytes)
-                    .and_then(|()| match permissions {
-                        Some(p) => f.set_permissions(p.clone()),
-                        None => Ok(()),
-                    })
-                    .and_then(|()| f.sync_all());
-                if let Err(e) = done {
+                if let Err(e) = f.write_all(bytes).and_then(|()| f.sync_all()) {
                     drop(f);
                     let _ = fs::remove_file(&path);
                     return Err(io_err("back up", shown, e));
@@ -142,78 +137,27 @@ pub(super) fn prune_backups(file: &Path) {
     }
 }
 
-/// Writes `bytes` to `target` atomically: a temporary file in the same directory, synced,
-/// given `permissions`, then renamed over `target` if `target` still matches `token`.
+/// Writes `bytes` to `target` atomically with `mode` ([`crate::atomic`]), if `target` still
+/// matches `token` just before the rename.
 pub(super) fn write_atomic(
     target: &Path,
     bytes: &[u8],
-    permissions: Option<fs::Permissions>,
+    mode: u32,
     token: &str,
     shown: &str,
 ) -> Result<(), AssistantError> {
-    let dir = match target.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.aic-tmp-{}", uuid::Uuid::new_v4().simple()));
-    let written = create_new(&tmp).and_then(|mut f| {
-        f.write_all(bytes)?;
-        if let Some(p) = permissions {
-            f.set_permissions(p)?;
-        }
-        f.sync_all()
-    });
-    if let Err(e) = written {
-        let _ = fs::remove_file(&tmp);
-        return Err(io_err("write", shown, e));
-    }
+    let atomic_err = |action, e: atomic::AtomicError| io_err(action, shown, e.into_io());
+    let staged = atomic::Staged::new(target, bytes, atomic::Options::with_mode(mode))
+        .map_err(|e| atomic_err("write", e))?;
     // Last check before replacing: another program (e.g. a running Claude Code session)
-    // may have rewritten the file since we read it.
-    let current = match read_optional(target) {
-        Ok(c) => c,
-        Err(e) => {
-            let _ = fs::remove_file(&tmp);
-            return Err(io_err("read", shown, e));
-        }
-    };
+    // may have rewritten the file since we read it. Dropping `staged` removes the new file.
+    let current = read_optional(target).map_err(|e| io_err("read", shown, e))?;
     if token_of(current.as_deref()) != token {
-        let _ = fs::remove_file(&tmp);
         return Err(AssistantError::FileChanged {
             path: shown.to_string(),
         });
     }
-    if let Err(e) = rename_replace(&tmp, target) {
-        let _ = fs::remove_file(&tmp);
-        return Err(io_err("replace", shown, e));
-    }
-    #[cfg(unix)]
-    if let Ok(d) = fs::File::open(&dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
-}
-
-/// `rename` replaces the destination on every platform (on Windows through
-/// `MoveFileExW(MOVEFILE_REPLACE_EXISTING)`); Windows may report a sharing violation while
-/// another program has the file open, so retry briefly there.
-fn rename_replace(from: &Path, to: &Path) -> io::Result<()> {
-    let mut attempt = 0;
-    loop {
-        match fs::rename(from, to) {
-            Ok(()) => return Ok(()),
-            Err(e)
-                if cfg!(windows) && attempt < 10 && e.kind() == io::ErrorKind::PermissionDenied =>
-            {
-                attempt += 1;
-                std::thread::sleep(std::time::Duration::from_millis(100));
-            }
-            Err(e) => return Err(e),
-        }
-    }
+    staged.commit().map_err(|e| atomic_err("replace", e))
 }
 
 #[cfg(test)]

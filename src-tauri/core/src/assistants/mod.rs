@@ -17,10 +17,10 @@
 //!   bytes it saw); [`Assistants::apply`] writes only if the file still has those bytes, so
 //!   the preview is the user's consent for exactly that change;
 //! - the previous file is backed up beside it (`<file>.aic-bak-<UTC time>`, same
-//!   permissions, the last three kept); the new file is written to a temporary file in the
-//!   same directory, synced, given the original permissions and renamed over the original
-//!   (symlinks are followed: the link's target is written and the link kept); the result
-//!   is read back and checked.
+//!   permissions, the last three kept); the new file replaces the old one atomically
+//!   ([`crate::atomic`]: a new file with a random name beside it, the original's permissions
+//!   or 0600 for a new file, synced, renamed over it); symlinks are followed (the link's
+//!   target is written and the link kept); the result is read back and checked.
 //!
 //! The parts: `locate` finds each assistant's file (per platform, `CODEX_HOME`, the
 //! Microsoft Store install of Claude Desktop); `entry` is what we write and what to
@@ -45,7 +45,8 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use files::{
-    backup_path, prune_backups, read_optional, token_of, utc_stamp, write_atomic, write_backup,
+    backup_path, file_mode, prune_backups, read_optional, token_of, utc_stamp, write_atomic,
+    write_backup,
 };
 use json::plan_json;
 use locate::{Location, Platform};
@@ -56,6 +57,9 @@ pub const ENTRY_NAME: &str = "aic";
 
 /// The preview token of a file that does not exist yet.
 pub const ABSENT_TOKEN: &str = "absent";
+
+/// The mode of a configuration file we create (an existing file keeps its own).
+const NEW_FILE_MODE: u32 = 0o600;
 
 /// How many backups of one configuration file are kept.
 const KEEP_BACKUPS: usize = 3;
@@ -428,24 +432,17 @@ impl Assistants {
             });
         }
 
-        let permissions = match &original {
-            Some(_) => Some(
-                fs::metadata(&target)
-                    .map_err(|e| io_err("read the permissions of", &shown, e))?
-                    .permissions(),
+        let mode = match &original {
+            Some(_) => file_mode(
+                &fs::metadata(&target).map_err(|e| io_err("read the permissions of", &shown, e))?,
             ),
-            None => None,
+            None => NEW_FILE_MODE,
         };
         let backup = match &original {
-            Some(bytes) => Some(write_backup(
-                &loc.file,
-                bytes,
-                permissions.as_ref(),
-                &shown,
-            )?),
+            Some(bytes) => Some(write_backup(&loc.file, bytes, mode, &shown)?),
             None => None,
         };
-        let written = write_atomic(&target, new_text.as_bytes(), permissions, token, &shown);
+        let written = write_atomic(&target, new_text.as_bytes(), mode, token, &shown);
         if let Err(e) = written {
             if let Some(b) = &backup {
                 let _ = fs::remove_file(b);
