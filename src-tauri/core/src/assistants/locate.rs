@@ -23,6 +23,11 @@ impl Platform {
             Platform::Linux
         }
     }
+
+    /// Whether `aic-mcp-server connect` can reach the app here (the socket is Unix-only).
+    pub(super) fn has_local_socket(self) -> bool {
+        self != Platform::Windows
+    }
 }
 
 /// Where one assistant keeps its configuration.
@@ -112,6 +117,14 @@ impl Assistants {
     pub(super) fn is_detected(&self, id: ClientId, loc: &Location) -> bool {
         loc.folder.is_dir()
             || (id == ClientId::ClaudeCode && fs::symlink_metadata(&loc.file).is_ok())
+    }
+
+    pub(super) fn require_supported(&self) -> Result<(), AssistantError> {
+        if self.platform.has_local_socket() {
+            Ok(())
+        } else {
+            Err(AssistantError::PlatformUnsupported)
+        }
     }
 
     pub(super) fn require_detected(

@@ -2,8 +2,12 @@
 //! for the current user, by editing each assistant's per-user configuration file.
 //!
 //! The entry is always named `aic` and uses stdio: `<aic-mcp-server> connect`, so no secret
-//! is ever written. Supported assistants: Claude Desktop, Claude Code (user scope), Cursor,
-//! VS Code, Codex and Gemini CLI.
+//! is ever written. The command is the absolute, canonical path of the server binary
+//! ([`server_command`]); the entry's `env` carries `AIC_MCP_SOCKET` only when the app's socket
+//! is not the one `connect` finds by default. Supported assistants: Claude Desktop, Claude
+//! Code (user scope), Cursor, VS Code, Codex and Gemini CLI. Not on Windows yet: the local
+//! socket that `connect` reaches is Unix-only, so every assistant shows as unsupported there
+//! and nothing is written.
 //!
 //! Editing is deliberately careful:
 //! - an assistant whose per-user folder is missing is "not detected" and never touched; a
@@ -44,6 +48,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+pub use entry::server_command;
 use files::{
     backup_path, file_mode, prune_backups, read_optional, token_of, utc_stamp, write_atomic,
     write_backup,
@@ -63,6 +68,13 @@ const NEW_FILE_MODE: u32 = 0o600;
 
 /// How many backups of one configuration file are kept.
 const KEEP_BACKUPS: usize = 3;
+
+/// The server binary's file name on this platform.
+const SERVER_BINARY: &str = if cfg!(windows) {
+    "aic-mcp-server.exe"
+} else {
+    "aic-mcp-server"
+};
 
 /// The arguments after the server binary.
 const SERVER_ARGS: [&str; 1] = ["connect"];
@@ -157,6 +169,9 @@ pub enum EntryState {
     Different,
     /// The file cannot be read or parsed; `problem` says why. Nothing can be applied.
     Invalid,
+    /// Assistants cannot connect on this platform yet; `problem` says why. Nothing can be
+    /// applied.
+    Unsupported,
 }
 
 /// One row of the "Connect an assistant" view.
@@ -174,7 +189,8 @@ pub struct AssistantView {
     pub entry: String,
     /// What to restart afterwards, and gotchas.
     pub note: String,
-    /// Why the file cannot be used (only with state `invalid`).
+    /// Why the file cannot be used (state `invalid`), or why no assistant can connect here
+    /// (state `unsupported`).
     pub problem: Option<String>,
 }
 
@@ -234,7 +250,19 @@ pub enum AssistantError {
     },
     #[error("{path} was written but does not read back as expected: {reason}")]
     Verify { path: String, reason: String },
+    #[error("{UNSUPPORTED_REASON}; nothing was changed")]
+    PlatformUnsupported,
+    #[error(
+        "cannot find {SERVER_BINARY}: it is neither beside this app ({beside}) nor in an \
+         absolute folder on PATH. Reinstall AIC MCP Desktop, which installs it beside the app"
+    )]
+    ServerNotFound { beside: String },
 }
+
+/// Why assistants cannot be connected on Windows yet.
+pub const UNSUPPORTED_REASON: &str = "Connecting assistants is not available on Windows yet: \
+     the local socket that `aic-mcp-server connect` reaches is not built there, so an entry \
+     could not work";
 
 fn at(line: Option<usize>, column: Option<usize>) -> String {
     match (line, column) {
@@ -246,12 +274,16 @@ fn at(line: Option<usize>, column: Option<usize>) -> String {
 
 impl AssistantError {
     /// The IPC error code: `"FileChanged"` for a stale preview token, `"Io"` for file
-    /// system failures, `"AssistantConflict"` for everything about the assistant or its file
-    /// (not installed, unparseable, unexpected shape, unknown id).
+    /// system failures (and a missing server binary), `"PlatformUnsupported"` where
+    /// assistants cannot connect yet (Windows), `"AssistantConflict"` for everything about
+    /// the assistant or its file (not installed, unparseable, unexpected shape, unknown id).
     pub fn code(&self) -> &'static str {
         match self {
             AssistantError::FileChanged { .. } => "FileChanged",
-            AssistantError::Io { .. } | AssistantError::Verify { .. } => "Io",
+            AssistantError::PlatformUnsupported => "PlatformUnsupported",
+            AssistantError::Io { .. }
+            | AssistantError::Verify { .. }
+            | AssistantError::ServerNotFound { .. } => "Io",
             AssistantError::UnknownAssistant(_)
             | AssistantError::NotDetected { .. }
             | AssistantError::InvalidFile { .. }
@@ -273,6 +305,8 @@ pub struct AssistantsEnv {
     pub appdata: Option<PathBuf>,
     /// `LOCALAPPDATA` (Windows; default `~\AppData\Local`).
     pub local_appdata: Option<PathBuf>,
+    /// `XDG_RUNTIME_DIR`: where `aic-mcp-server connect` looks for the socket by default.
+    pub xdg_runtime_dir: Option<PathBuf>,
 }
 
 impl AssistantsEnv {
@@ -287,6 +321,7 @@ impl AssistantsEnv {
             xdg_config_home: var("XDG_CONFIG_HOME"),
             appdata: var("APPDATA"),
             local_appdata: var("LOCALAPPDATA"),
+            xdg_runtime_dir: var("XDG_RUNTIME_DIR"),
         }
     }
 }
@@ -307,19 +342,33 @@ pub struct Assistants {
     home: PathBuf,
     env: AssistantsEnv,
     server_command: PathBuf,
+    /// The socket the app serves; `None`: the default (no `AIC_MCP_SOCKET` in the entry).
+    socket: Option<PathBuf>,
     platform: Platform,
 }
 
 impl Assistants {
     /// `home` is the user's home directory; `server_command` the absolute path of the
-    /// `aic-mcp-server` binary. No environment overrides: see [`Assistants::with_env`].
+    /// `aic-mcp-server` binary (see [`server_command`]). No environment overrides (see
+    /// [`Assistants::with_env`]) and the default socket (see [`Assistants::with_socket`]).
     pub fn new(home: impl Into<PathBuf>, server_command: impl Into<PathBuf>) -> Self {
         Self {
             home: home.into(),
             env: AssistantsEnv::default(),
             server_command: server_command.into(),
+            socket: None,
             platform: Platform::current(),
         }
+    }
+
+    /// The socket the app serves. When it is not where `aic-mcp-server connect` looks by
+    /// default (`$XDG_RUNTIME_DIR/aic-mcp-desktop/mcp.sock`, or the per-user temp folder; see
+    /// [`crate::mcp::socket::default_socket_path_from`]), the entry's `env` carries
+    /// `AIC_MCP_SOCKET` with its absolute path.
+    pub fn with_socket(mut self, socket: impl Into<PathBuf>) -> Self {
+        let socket = socket.into();
+        self.socket = Some(std::path::absolute(&socket).unwrap_or(socket));
+        self
     }
 
     /// Replaces the environment overrides (`CODEX_HOME`, `XDG_CONFIG_HOME`, ...).
@@ -338,7 +387,20 @@ impl Assistants {
         Ok(Self::new(home, server_command).with_env(AssistantsEnv::from_process()))
     }
 
-    /// The state of every assistant. Never fails: problems show as state `invalid`.
+    /// What the desktop uses: the real home directory and environment, the server binary
+    /// found by [`server_command`], and the socket the app serves.
+    pub fn for_current_user(socket: impl Into<PathBuf>) -> Result<Self, AssistantError> {
+        let command = match server_command() {
+            Ok(command) => command,
+            // Nothing is written where the socket is not built; the views only say so.
+            Err(_) if !Platform::current().has_local_socket() => PathBuf::from(SERVER_BINARY),
+            Err(e) => return Err(e),
+        };
+        Ok(Self::from_env(command)?.with_socket(socket))
+    }
+
+    /// The state of every assistant. Never fails: problems show as state `invalid` (or
+    /// `unsupported` for all of them on Windows).
     pub fn list(&self) -> Vec<AssistantView> {
         ClientId::ALL.into_iter().map(|id| self.view(id)).collect()
     }
@@ -347,7 +409,12 @@ impl Assistants {
     pub fn view(&self, id: ClientId) -> AssistantView {
         let loc = self.locate(id);
         let detected = self.is_detected(id, &loc);
-        let (state, problem) = if !detected {
+        let (state, problem) = if !self.platform.has_local_socket() {
+            (
+                EntryState::Unsupported,
+                Some(UNSUPPORTED_REASON.to_string()),
+            )
+        } else if !detected {
             (EntryState::NotDetected, None)
         } else {
             match self.analyse(id, &loc) {
@@ -369,6 +436,7 @@ impl Assistants {
 
     /// What applying would change, and the token that consents to exactly that change.
     pub fn preview(&self, id: ClientId) -> Result<Preview, AssistantError> {
+        self.require_supported()?;
         let loc = self.locate(id);
         self.require_detected(id, &loc)?;
         let a = self.analyse(id, &loc)?;
@@ -411,6 +479,7 @@ impl Assistants {
     /// Writes the change previewed with `token`. Refuses with [`AssistantError::FileChanged`]
     /// if the file no longer has the bytes the preview saw.
     pub fn apply(&self, id: ClientId, token: &str) -> Result<ApplyResult, AssistantError> {
+        self.require_supported()?;
         let loc = self.locate(id);
         self.require_detected(id, &loc)?;
         let shown = self.shown(&loc.file);

@@ -385,3 +385,37 @@ fn assistants_client_ids_parse_and_serialise() {
     assert_eq!(err.code(), "AssistantConflict");
     assert_eq!(err.to_string(), "unknown assistant \"notepad\"");
 }
+
+#[test]
+fn assistants_on_windows_are_unsupported_and_nothing_is_written() {
+    let (home, mut a) = setup();
+    a.platform = Platform::Windows;
+    a.env.appdata = Some(home.path().join("Roaming"));
+    a.env.local_appdata = Some(home.path().join("Local"));
+    // Installed assistants, one with a file: still nothing can be applied.
+    let cursor = install_with(&a, ClientId::Cursor, "{}\n");
+    install(&a, ClientId::Gemini);
+    for view in a.list() {
+        assert_eq!(view.state, EntryState::Unsupported, "{}", view.id);
+        assert_eq!(view.problem.as_deref(), Some(UNSUPPORTED_REASON));
+        let err = a.preview(view.id).expect_err("must fail");
+        assert!(matches!(err, AssistantError::PlatformUnsupported), "{err}");
+        assert_eq!(err.code(), "PlatformUnsupported");
+        let err = a
+            .apply(view.id, &token_of(Some(b"{}\n")))
+            .expect_err("must fail");
+        assert_eq!(err.code(), "PlatformUnsupported");
+        assert_eq!(
+            err.to_string(),
+            "Connecting assistants is not available on Windows yet: the local socket that \
+             `aic-mcp-server connect` reaches is not built there, so an entry could not work; \
+             nothing was changed"
+        );
+    }
+    let json = serde_json::to_value(a.view(ClientId::Cursor)).expect("json");
+    assert_eq!(json["state"], "unsupported");
+    assert_eq!(read(&cursor), "{}\n");
+    assert!(backups(&cursor).is_empty());
+    let gemini = a.view(ClientId::Gemini);
+    assert!(!Path::new(&gemini.path).exists());
+}
