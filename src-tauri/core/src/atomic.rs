@@ -202,7 +202,8 @@ fn folder_of(path: &Path) -> PathBuf {
     }
 }
 
-fn create_dirs(dir: &Path, mode: u32) -> io::Result<()> {
+/// Creates `dir` and its missing parents with `mode`; folders that exist are left as they are.
+pub fn create_dirs(dir: &Path, mode: u32) -> io::Result<()> {
     let mut builder = fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]

@@ -14,6 +14,7 @@ pub mod clock;
 pub mod config;
 #[cfg(feature = "demo")]
 pub mod demo;
+pub mod export;
 pub mod mcp;
 pub mod secret;
 pub mod settings;
