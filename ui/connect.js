@@ -10,6 +10,8 @@ const STATE = {
   absent: "Not added",
   installed: "Added",
   different: "Different entry",
+  invalid: "Cannot read the file",
+  unsupported: "Not available here",
 };
 const ADD_LABEL = { absent: "Add…", different: "Update…", installed: "Review…" };
 
@@ -41,11 +43,15 @@ function renderList(list) {
 
 function card(a) {
   const state = STATE[a.state] ? a.state : "absent";
+  // Unsupported (Windows for now): an entry could not work, so none is offered, only why.
+  const unsupported = state === "unsupported";
   const actions = el("div", { class: "card-actions" });
-  const copy = el("button", { class: "btn small copy", text: "Copy", attrs: { type: "button" } });
-  copy.addEventListener("click", () => copyWithFeedback(copy, a.entry));
-  actions.append(copy);
-  if (state !== "not_detected") {
+  if (!unsupported) {
+    const copy = el("button", { class: "btn small copy", text: "Copy", attrs: { type: "button" } });
+    copy.addEventListener("click", () => copyWithFeedback(copy, a.entry));
+    actions.append(copy);
+  }
+  if (ADD_LABEL[state]) {
     const add = el("button", {
       class: `btn small add${state === "absent" ? " primary" : ""}`,
       text: ADD_LABEL[state],
@@ -56,9 +62,10 @@ function card(a) {
   }
 
   const result = results.get(a.id);
+  const dim = state === "not_detected" || unsupported;
   return el(
     "article",
-    { class: `card assistant${state === "not_detected" ? " dim" : ""}`, dataset: { id: a.id, state } },
+    { class: `card assistant${dim ? " dim" : ""}`, dataset: { id: a.id, state } },
     el(
       "div",
       { class: "assistant-head" },
@@ -66,8 +73,9 @@ function card(a) {
       actions,
     ),
     el("code", { class: "assistant-path selectable", text: a.path }),
-    a.note ? el("p", { class: "assistant-note muted", text: a.note }) : null,
-    el("pre", { class: "entry selectable", text: a.entry }),
+    a.problem ? el("div", { class: "banner warn assistant-problem", text: a.problem }) : null,
+    a.note && !unsupported ? el("p", { class: "assistant-note muted", text: a.note }) : null,
+    unsupported ? null : el("pre", { class: "entry selectable", text: a.entry }),
     result ? el("div", { class: "banner ok assistant-result", text: result }) : null,
   );
 }

@@ -1,7 +1,7 @@
 //! The IPC surface: one-line commands over the core's `Supervisor`. The 52 tools are MCP,
 //! not IPC. Errors reach the UI as `{code, message}`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use aic_mcp_core::activity::ActivityEvent;
@@ -46,58 +46,29 @@ pub struct Exported {
     count: usize,
 }
 
-/// Writes the events the user sees (already masked) as JSONL to the Downloads folder.
+/// Writes the events the user sees (already masked) as JSONL to a new private file in the
+/// Downloads folder (else the home folder).
 #[tauri::command]
 pub async fn export_activity(events: Vec<serde_json::Value>) -> UiResult<Exported> {
     let dir = dirs::download_dir()
         .or_else(dirs::home_dir)
-        .unwrap_or_else(std::env::temp_dir);
-    let stamp = time::OffsetDateTime::now_utc()
-        .format(time::macros::format_description!(
-            "[year][month][day]-[hour][minute][second]"
-        ))
-        .map_err(UiError::io)?;
-    let path = dir.join(format!("aic-mcp-activity-{stamp}.jsonl"));
-    let mut text = String::new();
-    for e in &events {
-        text.push_str(&serde_json::to_string(e).map_err(UiError::io)?);
-        text.push('\n');
-    }
-    tokio::fs::create_dir_all(&dir).await.map_err(UiError::io)?;
-    tokio::fs::write(&path, text).await.map_err(UiError::io)?;
+        .ok_or_else(|| UiError::io("no Downloads or home folder to export to"))?;
+    let count = events.len();
+    let path = blocking(move || {
+        aic_mcp_core::export::write_activity_export(&dir, &events).map_err(UiError::io)
+    })
+    .await?;
     Ok(Exported {
         path: path.display().to_string(),
-        count: events.len(),
+        count,
     })
 }
 
-fn load_assistants() -> UiResult<Assistants> {
-    Ok(Assistants::from_env(server_command())?)
-}
-
-/// The `aic-mcp-server` binary assistants should run: beside ours (installed together),
-/// else on the PATH.
-pub fn server_command() -> std::path::PathBuf {
-    let name = if cfg!(windows) {
-        "aic-mcp-server.exe"
-    } else {
-        "aic-mcp-server"
-    };
-    if let Ok(exe) = std::env::current_exe() {
-        if let Some(dir) = exe.parent() {
-            let beside = dir.join(name);
-            if beside.exists() {
-                return beside;
-            }
-        }
-    }
-    std::env::var_os("PATH")
-        .and_then(|p| {
-            std::env::split_paths(&p)
-                .map(|d| d.join(name))
-                .find(|c| c.exists())
-        })
-        .unwrap_or_else(|| Path::new("/usr/bin").join(name))
+/// The assistants' configs, with entries for the binary installed beside the app and the
+/// socket the app serves.
+fn load_assistants(socket: Option<PathBuf>) -> UiResult<Assistants> {
+    let socket = socket.unwrap_or_else(aic_mcp_core::mcp::socket::default_socket_path);
+    Ok(Assistants::for_current_user(socket)?)
 }
 
 fn client_id(id: &str) -> UiResult<ClientId> {
@@ -106,18 +77,21 @@ fn client_id(id: &str) -> UiResult<ClientId> {
 }
 
 #[tauri::command]
-pub async fn assistants() -> UiResult<Vec<AssistantView>> {
-    blocking(|| Ok(load_assistants()?.list())).await
+pub async fn assistants(host: Host<'_>) -> UiResult<Vec<AssistantView>> {
+    let socket = host.socket_path();
+    blocking(move || Ok(load_assistants(socket)?.list())).await
 }
 
 #[tauri::command]
-pub async fn assistant_preview(id: String) -> UiResult<Preview> {
-    blocking(move || Ok(load_assistants()?.preview(client_id(&id)?)?)).await
+pub async fn assistant_preview(host: Host<'_>, id: String) -> UiResult<Preview> {
+    let socket = host.socket_path();
+    blocking(move || Ok(load_assistants(socket)?.preview(client_id(&id)?)?)).await
 }
 
 #[tauri::command]
-pub async fn assistant_apply(id: String, token: String) -> UiResult<ApplyResult> {
-    blocking(move || Ok(load_assistants()?.apply(client_id(&id)?, &token)?)).await
+pub async fn assistant_apply(host: Host<'_>, id: String, token: String) -> UiResult<ApplyResult> {
+    let socket = host.socket_path();
+    blocking(move || Ok(load_assistants(socket)?.apply(client_id(&id)?, &token)?)).await
 }
 
 async fn blocking<T: Send + 'static>(

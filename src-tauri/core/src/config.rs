@@ -257,9 +257,9 @@ impl Config {
             },
         };
 
-        let token_file = || -> PathBuf {
+        let token_file = || -> Result<PathBuf, ConfigError> {
             if let Some(p) = get("AIC_TOKEN_FILE").filter(|s| !s.trim().is_empty()) {
-                return PathBuf::from(p);
+                return Ok(PathBuf::from(p));
             }
             default_token_file(container_mode)
         };
@@ -268,9 +268,9 @@ impl Config {
             .filter(|s| !s.is_empty())
             .as_deref()
         {
-            None if container_mode => TokenStoreKind::File(token_file()),
+            None if container_mode => TokenStoreKind::File(token_file()?),
             None | Some("keychain") => TokenStoreKind::Keychain,
-            Some("file") => TokenStoreKind::File(token_file()),
+            Some("file") => TokenStoreKind::File(token_file()?),
             Some("memory") => TokenStoreKind::Memory,
             Some(other) => {
                 return Err(ConfigError::new(
@@ -309,16 +309,38 @@ impl Config {
 /// The application's name in OS directories and the keychain.
 pub const APP_DIR_NAME: &str = "aic-mcp-desktop";
 
-fn default_token_file(container_mode: bool) -> PathBuf {
-    let app_tokens = PathBuf::from("/app/tokens");
+fn default_token_file(container_mode: bool) -> Result<PathBuf, ConfigError> {
+    token_file_in(
+        container_mode,
+        std::path::Path::new("/app/tokens"),
+        dirs::runtime_dir(),
+        dirs::state_dir(),
+    )
+}
+
+/// The token file when `AIC_TOKEN_FILE` is not set: `<app_tokens>/token.json` in a container
+/// that mounts that folder, else `<runtime or state folder>/aic-mcp-desktop/token.json`.
+/// Never the shared temporary folder (another user could create the folder first): without a
+/// runtime or state folder, `AIC_TOKEN_FILE` must be set.
+fn token_file_in(
+    container_mode: bool,
+    app_tokens: &std::path::Path,
+    runtime: Option<PathBuf>,
+    state: Option<PathBuf>,
+) -> Result<PathBuf, ConfigError> {
     if container_mode && app_tokens.is_dir() {
-        return app_tokens.join("token.json");
+        return Ok(app_tokens.join("token.json"));
     }
-    dirs::runtime_dir()
-        .or_else(dirs::state_dir)
-        .unwrap_or_else(std::env::temp_dir)
-        .join(APP_DIR_NAME)
-        .join("token.json")
+    let folder = runtime.or(state).ok_or_else(|| {
+        ConfigError::new(
+            "AIC_TOKEN_FILE",
+            "is not set, and there is no runtime or state folder to keep the token in \
+             (XDG_RUNTIME_DIR, XDG_STATE_HOME or HOME); set it to a file in a folder only \
+             this user can write",
+            "/app/tokens/token.json",
+        )
+    })?;
+    Ok(folder.join(APP_DIR_NAME).join("token.json"))
 }
 
 /// The OS log directory of the app (`~/.local/state/aic-mcp-desktop/logs` on Linux).
@@ -416,6 +438,36 @@ mod tests {
         ])
         .expect("ok");
         assert_eq!(c.token_store, TokenStoreKind::Memory);
+    }
+
+    #[test]
+    fn the_token_file_never_falls_back_to_the_temp_folder() {
+        let none = std::path::Path::new("/nonexistent/app/tokens");
+        let e = token_file_in(true, none, None, None).expect_err("no folder");
+        assert_eq!(e.setting, "AIC_TOKEN_FILE");
+        assert!(
+            e.to_string()
+                .starts_with("AIC_TOKEN_FILE: is not set, and there is no runtime or state folder"),
+            "{e}"
+        );
+        assert_eq!(
+            token_file_in(true, none, Some("/run/user/7".into()), Some("/s".into())),
+            Ok(PathBuf::from("/run/user/7/aic-mcp-desktop/token.json"))
+        );
+        assert_eq!(
+            token_file_in(false, none, None, Some("/home/u/.local/state".into())),
+            Ok(PathBuf::from(
+                "/home/u/.local/state/aic-mcp-desktop/token.json"
+            ))
+        );
+        // A container that mounts the tokens folder uses it; outside container mode it is
+        // not looked at.
+        let mounted = tempfile::tempdir().expect("tempdir");
+        assert_eq!(
+            token_file_in(true, mounted.path(), None, None),
+            Ok(mounted.path().join("token.json"))
+        );
+        assert!(token_file_in(false, mounted.path(), None, None).is_err());
     }
 
     #[test]

@@ -8,11 +8,13 @@
 pub mod activity;
 pub mod app;
 pub mod assistants;
+pub mod atomic;
 pub mod auth;
 pub mod clock;
 pub mod config;
 #[cfg(feature = "demo")]
 pub mod demo;
+pub mod export;
 pub mod host;
 pub mod mcp;
 pub mod secret;

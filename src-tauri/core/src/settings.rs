@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::atomic::{self, AtomicError};
 use crate::config::{Config, ConfigError, TenantUrl, APP_DIR_NAME};
 
 /// What the Settings view edits.
@@ -100,25 +101,22 @@ impl Settings {
         }
     }
 
-    /// Validates, then writes atomically (temp file + rename). Nothing is written when a
-    /// field is invalid.
+    /// Validates, then replaces the file atomically ([`crate::atomic`]: mode 0600, missing
+    /// folders created 0700). Nothing is written when a field is invalid.
     pub fn save(&self, path: &Path) -> Result<Self, SettingsError> {
-        use std::io::Write;
         let valid = self.clone().validated()?;
         let io = |e: &dyn std::fmt::Display| SettingsError::Io {
             path: path.display().to_string(),
             detail: e.to_string(),
         };
-        let dir = path.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(|e| io(&e))?;
-        let text = serde_json::to_string_pretty(&valid).map_err(|e| io(&e))?;
-        let tmp = dir.join(".settings.json.tmp");
-        let mut f = std::fs::File::create(&tmp).map_err(|e| io(&e))?;
-        f.write_all(text.as_bytes()).map_err(|e| io(&e))?;
-        f.write_all(b"\n").map_err(|e| io(&e))?;
-        f.sync_all().map_err(|e| io(&e))?;
-        drop(f);
-        std::fs::rename(&tmp, path).map_err(|e| io(&e))?;
+        let mut text = serde_json::to_string_pretty(&valid).map_err(|e| io(&e))?;
+        text.push('\n');
+        let options = atomic::Options::private().create_dirs(0o700);
+        atomic::write(path, text.as_bytes(), options).map_err(|e| match e {
+            // The folder's path is not the file's: keep the whole message.
+            AtomicError::CreateDir { .. } => io(&e),
+            other => io(other.io()),
+        })?;
         Ok(valid)
     }
 
@@ -210,6 +208,32 @@ mod tests {
             Settings::load(&path),
             Err(SettingsError::Io { .. })
         ));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn save_never_writes_through_a_link_planted_at_the_old_temporary_name() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().join("cfg");
+        std::fs::create_dir(&dir).expect("mkdir");
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let victim = tmp.path().join("victim");
+        std::fs::write(&victim, "keep me").expect("write");
+        // The name the settings were once staged under, predictable to anyone.
+        std::os::unix::fs::symlink(&victim, dir.join(".settings.json.tmp")).expect("symlink");
+        let path = dir.join("settings.json");
+        Settings::default().save(&path).expect("save");
+        assert_eq!(std::fs::read(&victim).expect("read"), b"keep me");
+        let meta = std::fs::symlink_metadata(&path).expect("meta");
+        assert!(
+            meta.is_file(),
+            "settings.json is a file, not the planted link"
+        );
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+        assert_eq!(Settings::load(&path).expect("load"), Settings::default());
+        let dir_mode = std::fs::metadata(&dir).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(dir_mode, 0o755, "an existing folder keeps its mode");
     }
 
     #[test]

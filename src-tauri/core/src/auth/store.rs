@@ -179,15 +179,25 @@ impl BearerStore {
     }
 }
 
-/// A JSON file readable only by the owner (0600 in a 0700 directory), for containers.
+/// A JSON file only the user can read, for containers (`AIC_TOKEN_STORE=file`). Written
+/// atomically with mode 0600 ([`crate::atomic`]; a missing folder is created 0700, an
+/// existing one is left as it is). On load, a file that is not a regular file, that another
+/// user owns, or that group or others can open is refused, never used.
 #[derive(Debug, Clone)]
 pub struct FileStore {
     path: PathBuf,
+    /// The uid the file must belong to: this process's effective uid.
+    #[cfg(unix)]
+    owner: u32,
 }
 
 impl FileStore {
     pub fn new(path: PathBuf) -> Self {
-        Self { path }
+        Self {
+            path,
+            #[cfg(unix)]
+            owner: rustix::process::geteuid().as_raw(),
+        }
     }
 
     fn err(&self, detail: impl std::fmt::Display) -> StoreError {
@@ -196,17 +206,74 @@ impl FileStore {
             detail: detail.to_string(),
         }
     }
+
+    /// The file's bytes, or `None` when there is no file; checked before it is read.
+    fn read_checked(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        use std::io::Read;
+        let mut file = match open_for_reading(&self.path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(self.err(e)),
+        };
+        // The checks look at the file actually opened (not at the path again).
+        let meta = file.metadata().map_err(|e| self.err(e))?;
+        if !meta.is_file() {
+            return Err(self.err("is not a regular file; it was not used. Remove it"));
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            if meta.uid() != self.owner {
+                return Err(self.err(format!(
+                    "belongs to uid {}, not to this user (uid {}); it was not used. Remove it \
+                     and sign in again",
+                    meta.uid(),
+                    self.owner
+                )));
+            }
+            let mode = meta.mode() & 0o777;
+            if mode & 0o077 != 0 {
+                return Err(self.err(format!(
+                    "can be opened by group or others (mode {mode:04o}, must be 0600); it was \
+                     not used. Run `chmod 600` on it or remove it"
+                )));
+            }
+        }
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).map_err(|e| self.err(e))?;
+        Ok(Some(bytes))
+    }
+}
+
+/// Opens `path` for reading without blocking on a FIFO planted in its place.
+fn open_for_reading(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    #[cfg(unix)]
+    {
+        use rustix::fs::{Mode, OFlags};
+        let fd = rustix::fs::open(
+            path,
+            OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
+        Ok(std::fs::File::from(fd))
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::File::open(path)
+    }
 }
 
 #[async_trait::async_trait]
 impl TokenStore for FileStore {
     async fn load(&self, tenant: &str) -> Result<Option<StoredToken>, StoreError> {
-        let text = match tokio::fs::read_to_string(&self.path).await {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(self.err(e)),
+        let store = self.clone();
+        let bytes = tokio::task::spawn_blocking(move || store.read_checked())
+            .await
+            .map_err(|e| self.err(e))??;
+        let Some(bytes) = bytes else {
+            return Ok(None);
         };
-        let token: StoredToken = serde_json::from_str(&text).map_err(|e| self.err(e))?;
+        let token: StoredToken = serde_json::from_slice(&bytes).map_err(|e| self.err(e))?;
         // One file holds one tenant's token: another tenant's is not ours to use.
         Ok((token.aic_base_url == tenant).then_some(token))
     }
@@ -217,7 +284,11 @@ impl TokenStore for FileStore {
         tokio::task::spawn_blocking(move || write_private(&path, json.as_bytes()))
             .await
             .map_err(|e| self.err(e))?
-            .map_err(|e| self.err(e))
+            .map_err(|e| match e {
+                // The folder's path is not the file's: keep the whole message.
+                crate::atomic::AtomicError::CreateDir { .. } => self.err(e),
+                other => self.err(other.io()),
+            })
     }
 
     async fn clear(&self, _tenant: &str) -> Result<(), StoreError> {
@@ -233,31 +304,10 @@ impl TokenStore for FileStore {
     }
 }
 
-/// Writes `bytes` to `path` atomically with mode 0600 in a 0700 directory.
-fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
-        opts.mode(0o600);
-    }
-    let tmp = dir.join(format!(
-        ".{}.tmp",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("token")
-    ));
-    let mut f = opts.open(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    drop(f);
-    std::fs::rename(&tmp, path)
+/// Replaces `path` with `bytes`, mode 0600; a missing folder is created 0700.
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> Result<(), crate::atomic::AtomicError> {
+    use crate::atomic::{self, Options};
+    atomic::write(path, bytes, Options::private().create_dirs(0o700))
 }
 
 /// Process memory only; nothing survives a restart.
@@ -340,6 +390,113 @@ mod tests {
             .clear("a.example.com")
             .await
             .expect("clearing twice is fine");
+    }
+
+    #[cfg(unix)]
+    fn mode(path: &std::path::Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::symlink_metadata(path)
+            .expect("meta")
+            .permissions()
+            .mode()
+            & 0o777
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn file_store_never_writes_through_a_planted_link_nor_chmods_an_existing_folder() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let folder = dir.path().join("shared");
+        std::fs::create_dir(&folder).expect("mkdir");
+        std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "keep me").expect("write");
+        std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        // The name the token was once staged under, predictable to anyone who can write here.
+        std::os::unix::fs::symlink(&victim, folder.join(".token.json.tmp")).expect("symlink");
+        let path = folder.join("token.json");
+        let store = FileStore::new(path.clone());
+        store.save(&token("a.example.com")).await.expect("save");
+        assert_eq!(std::fs::read(&victim).expect("read"), b"keep me");
+        assert_eq!(mode(&victim), 0o644);
+        assert!(std::fs::symlink_metadata(&path).expect("meta").is_file());
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(
+            mode(&folder),
+            0o755,
+            "a folder we did not create keeps its mode"
+        );
+        assert_eq!(
+            store.load("a.example.com").await,
+            Ok(Some(token("a.example.com")))
+        );
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn file_store_refuses_a_token_file_group_or_others_can_open() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("token.json");
+        let store = FileStore::new(path.clone());
+        store.save(&token("a.example.com")).await.expect("save");
+        for bad in [0o644, 0o640, 0o604, 0o620] {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(bad)).expect("chmod");
+            let err = store.load("a.example.com").await.expect_err("refused");
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "Token file {}: can be opened by group or others (mode {bad:04o}, must be \
+                     0600); it was not used. Run `chmod 600` on it or remove it",
+                    path.display()
+                )
+            );
+        }
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        assert!(store.load("a.example.com").await.expect("load").is_some());
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn file_store_refuses_a_token_file_another_user_owns() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("token.json");
+        let mut store = FileStore::new(path.clone());
+        store.save(&token("a.example.com")).await.expect("save");
+        let ours = store.owner;
+        let other = ours.wrapping_add(4242);
+        if ours == 0 {
+            // As root: a real file of another uid.
+            std::os::unix::fs::chown(&path, Some(other), None).expect("chown");
+        } else {
+            // Without root no file can be given away: expect another owner instead.
+            store.owner = other;
+        }
+        let owner = if ours == 0 { other } else { ours };
+        let err = store.load("a.example.com").await.expect_err("refused");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "Token file {}: belongs to uid {owner}, not to this user (uid {}); it was not \
+                 used. Remove it and sign in again",
+                path.display(),
+                store.owner
+            )
+        );
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn file_store_refuses_something_other_than_a_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("token.json");
+        std::fs::create_dir(&path).expect("mkdir");
+        let err = FileStore::new(path.clone())
+            .load("a.example.com")
+            .await
+            .expect_err("refused");
+        assert!(err.to_string().contains("is not a regular file"), "{err}");
     }
 
     #[tokio::test]

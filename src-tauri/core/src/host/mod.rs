@@ -359,6 +359,11 @@ impl Supervisor {
         self.settings.read().map(|s| s.clone()).unwrap_or_default()
     }
 
+    /// The local socket this host serves (what assistants' entries must reach).
+    pub fn socket_path(&self) -> Option<PathBuf> {
+        self.opts.socket.clone()
+    }
+
     /// The running core, if any.
     pub fn app(&self) -> Option<Arc<App>> {
         self.current.read().ok().and_then(|c| c.clone())
