@@ -13,6 +13,7 @@ pub mod clock;
 pub mod config;
 #[cfg(feature = "demo")]
 pub mod demo;
+pub mod logging;
 pub mod mcp;
 pub mod secret;
 pub mod settings;
