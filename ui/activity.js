@@ -5,6 +5,11 @@
 // its upstream requests); auth events and upstream requests without a call are rows of kind
 // "sign-in". `view` is the filtered subset (the same array as `rows` when no filter is set).
 //
+// History comes in pages from the app's ring (newest page at start, PAGE events each); an
+// older page is asked for when the list is scrolled (or filtered) down to its oldest rows.
+// Its rows go before the others, and events of a call whose row is already shown go before
+// that row's events, so rows on screen never move.
+//
 // The list is virtualised: fixed-height rows, only the visible window plus some overscan is
 // in the DOM (a small pool of row elements reused on scroll), on top of a spacer that gives
 // the scroll container its full height. Details of the selected row go to a pane below the
@@ -19,6 +24,7 @@ const OVERSCAN = 10;
 const MAX_ROWS = 10_000;
 const MAX_GONE = 20_000; // call ids remembered after Clear / trimming
 const MAX_PENDING = 200_000; // events buffered while paused
+const PAGE = 500; // events per page of history
 
 const AUTH_LABEL = {
   login_started: "Sign-in started",
@@ -28,7 +34,7 @@ const AUTH_LABEL = {
   token_refreshed: "Token refreshed",
   logged_out: "Signed out",
 };
-const OUTCOME_LABEL = { ok: "OK", error: "Error", rejected: "Rejected", running: "Running" };
+const OUTCOME_LABEL = { ok: "OK", error: "Error", rejected: "Rejected", cancelled: "Cancelled", running: "Running" };
 
 let rows = []; // oldest first
 const byCall = new Map(); // call_id → row
@@ -36,7 +42,7 @@ let view = rows; // filtered, oldest first
 const gone = new Set(); // call ids cleared from the view or trimmed: later events are dropped
 const tools = new Set();
 let toolsChanged = false;
-const counts = { ok: 0, error: 0, rejected: 0, running: 0 }; // tool-call rows by outcome
+const counts = { ok: 0, error: 0, rejected: 0, cancelled: 0, running: 0 }; // tool-call rows by outcome
 const summaryListeners = new Set();
 let seq = 0;
 
@@ -47,6 +53,11 @@ let detailRev = -1;
 let paused = false;
 let pending = [];
 let pendingCount = 0;
+
+// Paging back through history: the oldest sequence number loaded, whether older events
+// remain, the page in flight, and the last failure. `epoch` changes on Clear, so a page
+// that arrives after it is dropped.
+const history = { before: null, more: false, loading: false, error: null, epoch: 0 };
 
 let scroller, spacer, rowsBox, emptyBox;
 const pool = [];
@@ -65,7 +76,8 @@ function forget(callId) {
   }
 }
 
-function callRow(callId, at) {
+/** The row of a call, created (and added to `into`) when the call is new. */
+function callRow(callId, at, into) {
   if (callId === null || callId === undefined || gone.has(callId)) return null;
   let r = byCall.get(callId);
   if (!r) {
@@ -87,13 +99,13 @@ function callRow(callId, at) {
       rev: 0,
     };
     byCall.set(callId, r);
-    rows.push(r);
+    into.push(r);
     counts.running++;
   }
   return r;
 }
 
-function signInRow(ev, outcome) {
+function signInRow(ev, outcome, into) {
   const r = {
     kind: "sign-in",
     id: seq++,
@@ -111,7 +123,7 @@ function signInRow(ev, outcome) {
     hay: null,
     rev: 0,
   };
-  rows.push(r);
+  into.push(r);
 }
 
 function upstreamFailed(ev) {
@@ -125,14 +137,40 @@ function noteTool(tool) {
   }
 }
 
-/** Apply a batch of ActivityEvents (oldest first) to the model. */
-function applyEvents(events) {
+/**
+ * Apply a batch of ActivityEvents (oldest first) to the model. `older`: the batch is a page
+ * of history, older than every event applied so far; its new rows go before the others.
+ */
+function applyEvents(events, older = false) {
+  const fresh = older ? [] : rows; // where new rows go
+  const created = new Set(); // rows made by this (older) batch
+  const earlier = new Map(); // existing row → its events from this older batch, oldest first
+  const into = older
+    ? {
+        push(r) {
+          fresh.push(r);
+          created.add(r);
+        },
+      }
+    : rows;
+  const record = (r, ev) => {
+    if (older && !created.has(r)) {
+      let list = earlier.get(r);
+      if (!list) earlier.set(r, (list = []));
+      list.push(ev);
+    } else {
+      if (ev.kind === "upstream") r.upstream.push(ev);
+      r.events.push(ev);
+    }
+    r.hay = null;
+    r.rev++;
+  };
   for (const ev of events) {
     if (!ev || typeof ev !== "object") continue;
     let r = null;
     switch (ev.kind) {
       case "tool_started":
-        r = callRow(ev.call_id, ev.at);
+        r = callRow(ev.call_id, ev.at, into);
         if (!r) continue;
         r.tool = ev.tool || r.tool;
         r.client = ev.client ?? r.client;
@@ -142,7 +180,7 @@ function applyEvents(events) {
         noteTool(r.tool);
         break;
       case "tool_finished":
-        r = callRow(ev.call_id, ev.at);
+        r = callRow(ev.call_id, ev.at, into);
         if (!r) continue;
         if (!r.tool) r.tool = ev.tool || "";
         noteTool(r.tool);
@@ -154,29 +192,32 @@ function applyEvents(events) {
         break;
       case "upstream":
         if (ev.call_id === null || ev.call_id === undefined) {
-          signInRow(ev, upstreamFailed(ev) ? "error" : "ok");
+          signInRow(ev, upstreamFailed(ev) ? "error" : "ok", fresh);
           continue;
         }
-        r = callRow(ev.call_id, ev.at);
+        r = callRow(ev.call_id, ev.at, into);
         if (!r) continue;
-        r.upstream.push(ev);
         break;
       case "auth":
-        signInRow(ev, ev.action === "login_failed" ? "error" : "ok");
+        signInRow(ev, ev.action === "login_failed" ? "error" : "ok", fresh);
         continue;
       default:
         continue;
     }
-    r.events.push(ev);
-    r.hay = null;
-    r.rev++;
+    record(r, ev);
   }
+  for (const [r, list] of earlier) {
+    r.events = list.concat(r.events);
+    r.upstream = list.filter((ev) => ev.kind === "upstream").concat(r.upstream);
+  }
+  if (older) rows = fresh.concat(rows);
   trim();
 }
 
 function trim() {
   const excess = rows.length - MAX_ROWS;
   if (excess <= 0) return;
+  history.more = false; // the list is full: older pages would be trimmed at once
   const dropped = rows.splice(0, excess);
   for (const r of dropped) {
     if (r.callId !== null) {
@@ -319,6 +360,8 @@ function render() {
   }
   const y = `translateY(${first * ROW_H}px)`;
   if (rowsBox.style.transform !== y) rowsBox.style.transform = y;
+  // The oldest rows are in reach (or the filtered view does not fill the screen).
+  if (last >= total - OVERSCAN) loadOlder();
 
   if (total === 0) {
     emptyBox.textContent = rows.length
@@ -332,7 +375,10 @@ function updateCounts() {
   const c = $("activity-count");
   const shown = view.length;
   const total = rows.length;
-  c.textContent = shown === total ? `${count(total)} ${total === 1 ? "row" : "rows"}` : `${count(shown)} of ${count(total)} rows`;
+  let text = shown === total ? `${count(total)} ${total === 1 ? "row" : "rows"}` : `${count(shown)} of ${count(total)} rows`;
+  if (history.loading) text += " · loading older activity…";
+  else if (history.error) text += ` · older activity could not be loaded: ${history.error}`;
+  c.textContent = text;
   c.dataset.shown = String(shown);
   c.dataset.total = String(total);
   $("export").disabled = shown === 0;
@@ -353,14 +399,14 @@ function notifySummary() {
     }
   }
   const summary = {
-    calls: counts.ok + counts.error + counts.rejected + counts.running,
+    calls: counts.ok + counts.error + counts.rejected + counts.cancelled + counts.running,
     ...counts,
     last: last && { tool: last.tool, client: last.client, outcome: last.outcome, startMs: last.startMs },
   };
   for (const cb of summaryListeners) cb(summary);
 }
 
-/** Call `cb({calls, ok, error, rejected, running, last})` whenever the log changes. */
+/** Call `cb({calls, ok, error, rejected, cancelled, running, last})` whenever the log changes. */
 export function subscribeActivitySummary(cb) {
   summaryListeners.add(cb);
   notifySummary();
@@ -377,7 +423,7 @@ function updateToolOptions() {
 }
 
 /** Apply a batch, keeping the rows the user is looking at in place when scrolled down. */
-function receive(events) {
+function receive(events, older = false) {
   let anchor = null;
   let offset = 0;
   const top = scroller.scrollTop;
@@ -386,7 +432,7 @@ function receive(events) {
     anchor = rowAt(Math.min(d, view.length - 1));
     offset = top - d * ROW_H;
   }
-  applyEvents(events);
+  applyEvents(events, older);
   refilter();
   setSpacer(view.length);
   if (anchor) {
@@ -405,6 +451,38 @@ function afterChange() {
 
 function rowsIncludes(r) {
   return r.callId !== null ? byCall.get(r.callId) === r : rows.includes(r);
+}
+
+// ---------------------------------------------------------------- history
+
+/** Note where a page of history ends; returns its events (oldest first). */
+function takePage(page) {
+  const events = page && Array.isArray(page.events) ? page.events : [];
+  history.before = page && Number.isFinite(page.oldest_seq) ? page.oldest_seq : null;
+  history.more = !!(page && page.more) && history.before !== null && rows.length < MAX_ROWS;
+  return events;
+}
+
+/** Load the page before the oldest one loaded, once, if there is one. */
+async function loadOlder() {
+  if (history.loading || !history.more) return;
+  history.loading = true;
+  history.error = null;
+  updateCounts();
+  const epoch = history.epoch;
+  let page = null;
+  try {
+    page = await ipc.recentActivity(history.before, PAGE);
+  } catch (e) {
+    if (epoch === history.epoch) {
+      history.error = errorMessage(e);
+      history.more = false;
+    }
+  }
+  history.loading = false;
+  if (epoch !== history.epoch) return; // cleared meanwhile
+  if (page) receive(takePage(page), true);
+  else updateCounts();
 }
 
 // ---------------------------------------------------------------- detail pane
@@ -441,7 +519,7 @@ function renderDetail() {
   const body = $("detail-body");
   body.replaceChildren();
   if (r.message) {
-    body.append(el("div", { class: `banner ${r.outcome === "rejected" ? "warn" : r.outcome === "ok" ? "info" : "error"} selectable`, text: r.message }));
+    body.append(el("div", { class: `banner ${r.outcome === "rejected" || r.outcome === "cancelled" ? "warn" : r.outcome === "ok" ? "info" : "error"} selectable`, text: r.message }));
   }
   if (r.kind === "sign-in" && r.events[0].kind === "auth") {
     const ev = r.events[0];
@@ -548,6 +626,11 @@ function onBatch(batch) {
 }
 
 function clearView() {
+  // Cleared means from now on: history older than the clear is not paged back in.
+  history.epoch++;
+  history.more = false;
+  history.loading = false;
+  history.error = null;
   for (const r of rows) if (r.callId !== null) forget(r.callId);
   rows = [];
   byCall.clear();
@@ -670,8 +753,8 @@ export async function initActivity() {
   $("export-dismiss").addEventListener("click", () => ($("export-result").hidden = true));
   afterChange();
 
-  // Listen first and hold live batches until the snapshot is in; drop live events the
-  // snapshot already contains.
+  // Listen first and hold live batches until the newest page is in; drop live events the
+  // page already contains. Older pages follow as the list is scrolled to its end.
   let early = [];
   let ready = false;
   await ipc.onActivity((batch) => {
@@ -683,11 +766,10 @@ export async function initActivity() {
   });
   let snapshot = [];
   try {
-    snapshot = await ipc.recentActivity();
+    snapshot = takePage(await ipc.recentActivity(null, PAGE));
   } catch (e) {
     emptyBox.textContent = `Could not load recent activity: ${errorMessage(e)}`;
   }
-  if (!Array.isArray(snapshot)) snapshot = [];
   if (early.length) {
     const tail = new Set(snapshot.slice(-(early.length + 500)).map((ev) => JSON.stringify(ev)));
     early = early.filter((ev) => !tail.has(JSON.stringify(ev)));

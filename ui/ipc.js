@@ -49,7 +49,7 @@ export const status = () => invoke("status");
 export const login = () => invoke("login");
 export const cancelLogin = () => invoke("cancel_login");
 export const logout = () => invoke("logout");
-export const recentActivity = () => invoke("recent_activity");
+export const recentActivity = (before = null, limit = 500) => invoke("recent_activity", { before, limit });
 export const exportActivity = (events) => invoke("export_activity", { events });
 export const assistants = () => invoke("assistants");
 export const assistantPreview = (id) => invoke("assistant_preview", { id });

@@ -150,14 +150,14 @@ async function refresh() {
   }
 }
 
-/** Render the Activity summary card ({calls, ok, error, rejected, running, last}). */
+/** Render the Activity summary card ({calls, ok, error, rejected, cancelled, running, last}). */
 export function showActivitySummary(sum) {
   const box = $("summary-counts");
   if (!sum.calls) {
     box.replaceChildren(el("span", { class: "muted", text: "No tool calls yet." }));
   } else {
     const chips = [el("span", { class: "summary-total", text: `${count(sum.calls)} tool ${sum.calls === 1 ? "call" : "calls"}` })];
-    for (const [k, label] of [["ok", "OK"], ["error", "Error"], ["rejected", "Rejected"], ["running", "Running"]]) {
+    for (const [k, label] of [["ok", "OK"], ["error", "Error"], ["rejected", "Rejected"], ["cancelled", "Cancelled"], ["running", "Running"]]) {
       if (sum[k]) chips.push(el("span", { class: "pill", dataset: { outcome: k }, text: `${count(sum[k])} ${label}` }));
     }
     box.replaceChildren(...chips);

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use aic_mcp_core::activity::ActivityEvent;
+use aic_mcp_core::activity::ActivityPage;
 use aic_mcp_core::assistants::{ApplyResult, AssistantView, Assistants, ClientId, Preview};
 use aic_mcp_core::host::{HostStatus, Supervisor};
 use aic_mcp_core::settings::Settings;
@@ -35,9 +35,15 @@ pub async fn logout(host: Host<'_>) -> UiResult<()> {
     Ok(host.logout().await?)
 }
 
+/// One page of the live log: the newest events when `before` is `None`, else those before
+/// that sequence number (oldest first within the page).
 #[tauri::command]
-pub async fn recent_activity(host: Host<'_>) -> UiResult<Vec<ActivityEvent>> {
-    Ok(host.bus().recent())
+pub async fn recent_activity(
+    host: Host<'_>,
+    before: Option<u64>,
+    limit: Option<usize>,
+) -> UiResult<ActivityPage> {
+    Ok(host.bus().page(before, limit.unwrap_or(500)))
 }
 
 #[derive(Serialize)]

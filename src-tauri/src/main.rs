@@ -148,8 +148,8 @@ fn main() {
 /// Daily-rolling log files in the OS log folder (the activity JSONL sits beside them).
 fn init_logging() -> Option<tracing_appender::non_blocking::WorkerGuard> {
     use tracing_subscriber::prelude::*;
-    let filter = tracing_subscriber::EnvFilter::try_from_env("AIC_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // AIC_LOG, never opening rmcp's logging of whole requests and results.
+    let filter = aic_mcp_core::logging::env_filter("info");
     let dir = aic_mcp_core::config::default_log_dir();
     if let Err(e) = std::fs::create_dir_all(&dir) {
         eprintln!(

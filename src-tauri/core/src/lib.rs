@@ -16,6 +16,7 @@ pub mod config;
 pub mod demo;
 pub mod export;
 pub mod host;
+pub mod logging;
 pub mod mcp;
 pub mod secret;
 pub mod settings;

@@ -112,10 +112,8 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(false)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("AIC_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
+        // AIC_LOG, never opening rmcp's logging of whole requests and results.
+        .with_env_filter(aic_mcp_core::logging::env_filter("warn"))
         .init();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,

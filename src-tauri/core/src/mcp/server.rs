@@ -138,7 +138,7 @@ impl McpService {
         let call_id = self.bus.next_call_id();
         let started = Instant::now();
         let def = self.registry.get(name);
-        let masked = mask_arguments(&arguments, def.map(|d| d.sensitive_args).unwrap_or(&[]));
+        let masked = mask_arguments(&arguments, def.map(ToolDef::masking).unwrap_or_default());
         self.bus.publish(ActivityEvent::ToolStarted {
             call_id,
             at: now_rfc3339(),

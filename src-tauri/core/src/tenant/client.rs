@@ -14,6 +14,7 @@ use super::error::TenantError;
 use crate::activity::{now_rfc3339, ActivityBus, ActivityEvent};
 use crate::config::TenantUrl;
 use crate::secret::AccessToken;
+use crate::text::{body_head, cap, ERROR_BODY_LIMIT};
 use crate::validate::encode_segment;
 
 /// The exact User-Agent of every upstream request (admins filter audit logs on it).
@@ -33,6 +34,12 @@ const URI_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The most read from one response body. The tools' largest answers (a page of 1,000 users
+/// with every field, a realm's whole journey list with node maps, a managed-object schema)
+/// are a few MiB; 32 MiB leaves ample room for them while a runaway answer (a query without
+/// a page size on a large tenant, a misbehaving proxy) cannot grow the process without bound.
+pub const RESPONSE_BODY_LIMIT: usize = 32 * 1024 * 1024;
 
 /// One resource request, built by a tool.
 #[derive(Debug, Clone)]
@@ -215,13 +222,14 @@ impl TenantClient {
     /// Builds the absolute URL for a path on the tenant, refusing anything that would
     /// leave it (a path must start with a single `/`).
     fn url_for(&self, path_and_query: &str) -> Result<reqwest::Url, TenantError> {
+        let foreign = |raw: &str| TenantError::ForeignHost(cap(raw, ERROR_BODY_LIMIT).into_owned());
         if !path_and_query.starts_with('/') || path_and_query.starts_with("//") {
-            return Err(TenantError::ForeignHost(path_and_query.to_string()));
+            return Err(foreign(path_and_query));
         }
         let raw = format!("{}{}", self.tenant.origin(), path_and_query);
-        let url = reqwest::Url::parse(&raw).map_err(|_| TenantError::ForeignHost(raw.clone()))?;
+        let url = reqwest::Url::parse(&raw).map_err(|_| foreign(&raw))?;
         if !self.is_tenant_url(&url) {
-            return Err(TenantError::ForeignHost(raw));
+            return Err(foreign(&raw));
         }
         Ok(url)
     }
@@ -251,11 +259,7 @@ impl TenantClient {
         let path_and_query = req.path_and_query();
         let url = self.url_for(&path_and_query)?;
         let mut headers = HeaderMap::new();
-        let bearer =
-            HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
-                TenantError::Auth("the access token is not a valid header value".into())
-            })?;
-        headers.insert(reqwest::header::AUTHORIZATION, bearer);
+        headers.insert(reqwest::header::AUTHORIZATION, bearer_header(token)?);
         if let Some(v) = req.api_version {
             headers.insert("Accept-API-Version", HeaderValue::from_static(v));
         }
@@ -340,7 +344,9 @@ impl TenantClient {
     }
 
     /// Sends, times and publishes one request. Returns status, reason, body text,
-    /// transaction id, Retry-After and whether the body was declared empty.
+    /// transaction id, Retry-After and whether the body was declared empty. A 2xx body is
+    /// read whole up to [`RESPONSE_BODY_LIMIT`] (over it: [`TenantError::TooLarge`]); any
+    /// other body is cut to [`ERROR_BODY_LIMIT`] as it is read.
     async fn execute(
         &self,
         builder: reqwest::RequestBuilder,
@@ -352,12 +358,12 @@ impl TenantClient {
         let builder = builder.header("X-ForgeRock-TransactionId", &transaction_id);
         let started = Instant::now();
         let result = async {
-            let resp = builder.send().await?;
+            let mut resp = builder.send().await?;
             let status = resp.status();
             let headers = resp.headers().clone();
             let empty = resp.content_length() == Some(0);
-            let text = resp.text().await?;
-            Ok::<_, reqwest::Error>((status, headers, empty, text))
+            let body = read_body(&mut resp, status.is_success()).await?;
+            Ok::<_, reqwest::Error>((status, headers, empty, body))
         }
         .await;
         let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -373,29 +379,150 @@ impl TenantClient {
             error,
         };
         match result {
-            Ok((status, headers, empty, text)) => {
-                self.bus.publish(event(Some(status.as_u16()), None));
+            Ok((status, headers, empty, body)) => {
                 let header = |name: &str| {
                     headers
                         .get(name)
                         .and_then(|v| v.to_str().ok())
                         .map(str::to_string)
                 };
+                let tx = header("x-forgerock-transactionid");
+                let text = match body {
+                    Ok(text) => text,
+                    Err(TooLarge) => {
+                        let e = TenantError::TooLarge {
+                            limit: RESPONSE_BODY_LIMIT,
+                            transaction_id: tx,
+                        };
+                        let note = format!(
+                            "the response is larger than {}; it was not read further",
+                            crate::text::size(RESPONSE_BODY_LIMIT)
+                        );
+                        self.bus.publish(event(Some(status.as_u16()), Some(note)));
+                        return Err(e);
+                    }
+                };
+                self.bus.publish(event(Some(status.as_u16()), None));
                 Ok((
                     status.as_u16(),
                     status.canonical_reason().unwrap_or("").to_string(),
                     text,
-                    header("x-forgerock-transactionid"),
+                    tx,
                     header("retry-after"),
                     empty,
                 ))
             }
             Err(e) => {
-                let msg = error_chain(&e);
+                let msg = cap(&error_chain(&e), ERROR_BODY_LIMIT).into_owned();
                 self.bus.publish(event(None, Some(msg.clone())));
                 Err(TenantError::Transport(msg))
             }
         }
+    }
+}
+
+/// `Authorization: Bearer <token>`, marked sensitive (never indexed by HTTP/2 header
+/// compression, shown as `Sensitive` by `Debug`).
+fn bearer_header(token: &AccessToken) -> Result<HeaderValue, TenantError> {
+    let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
+        .map_err(|_| TenantError::Auth("the access token is not a valid header value".into()))?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+/// A body passed [`RESPONSE_BODY_LIMIT`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct TooLarge;
+
+/// Reads a response body chunk by chunk. `success`: the whole body as text, or
+/// [`TooLarge`] as soon as the declared length or the bytes read pass
+/// [`RESPONSE_BODY_LIMIT`] (reading stops there). Otherwise (an error answer): its first
+/// [`ERROR_BODY_LIMIT`] bytes with `… N bytes more`; the rest is read and counted but not
+/// kept (so the connection can be reused), and reading stops at the limit all the same.
+async fn read_body(
+    resp: &mut reqwest::Response,
+    success: bool,
+) -> Result<Result<String, TooLarge>, reqwest::Error> {
+    if success {
+        let mut sink = BodySink::new(RESPONSE_BODY_LIMIT, RESPONSE_BODY_LIMIT);
+        if sink.declare(resp.content_length()).is_err() {
+            return Ok(Err(TooLarge));
+        }
+        while let Some(chunk) = resp.chunk().await? {
+            if sink.push(&chunk).is_err() {
+                return Ok(Err(TooLarge));
+            }
+        }
+        return Ok(Ok(sink.into_text()));
+    }
+    // Read before the body: the length reported later is what remains of it.
+    let declared = resp.content_length().and_then(|n| usize::try_from(n).ok());
+    // A few bytes beyond the error limit, so the cut can fall on a whole character.
+    let mut sink = BodySink::new(ERROR_BODY_LIMIT + 3, RESPONSE_BODY_LIMIT);
+    let mut complete = true;
+    while let Some(chunk) = resp.chunk().await? {
+        if sink.push(&chunk).is_err() {
+            complete = false;
+            break;
+        }
+    }
+    // Where reading stopped early, a declared length still gives the exact size.
+    let (total, exact) = match declared {
+        Some(n) if !complete => (n, true),
+        _ => (sink.seen, complete),
+    };
+    Ok(Ok(body_head(&sink.kept, total, exact, ERROR_BODY_LIMIT)))
+}
+
+/// Collects a body fed in chunks: keeps at most `keep` bytes and refuses to go past
+/// `limit` bytes in all, so at most `keep` bytes plus the chunk in hand are ever held.
+#[derive(Debug)]
+struct BodySink {
+    kept: Vec<u8>,
+    /// Bytes received so far (kept or not).
+    seen: usize,
+    keep: usize,
+    limit: usize,
+}
+
+impl BodySink {
+    fn new(keep: usize, limit: usize) -> Self {
+        Self {
+            kept: Vec::new(),
+            seen: 0,
+            keep: keep.min(limit),
+            limit,
+        }
+    }
+
+    /// The declared `Content-Length`: refused at once when over the limit; otherwise the
+    /// buffer is sized for what will be kept.
+    fn declare(&mut self, length: Option<u64>) -> Result<(), TooLarge> {
+        let Some(length) = length else { return Ok(()) };
+        match usize::try_from(length) {
+            Ok(n) if n <= self.limit => {
+                self.kept.reserve(n.min(self.keep));
+                Ok(())
+            }
+            _ => Err(TooLarge),
+        }
+    }
+
+    /// One chunk: `Err` (and nothing more is kept) when it takes the body past the limit.
+    fn push(&mut self, chunk: &[u8]) -> Result<(), TooLarge> {
+        if chunk.len() > self.limit - self.seen {
+            return Err(TooLarge);
+        }
+        self.seen += chunk.len();
+        let room = self.keep - self.kept.len();
+        self.kept.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        Ok(())
+    }
+
+    /// What was kept, as text (invalid UTF-8 replaced, as `Response::text` does).
+    fn into_text(self) -> String {
+        String::from_utf8(self.kept)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
     }
 }
 
@@ -468,6 +595,153 @@ mod tests {
         assert!(
             !c.is_tenant_url(&reqwest::Url::parse("https://tenant.example.com:8443/").expect("u"))
         );
+    }
+
+    #[test]
+    fn the_bearer_header_is_sensitive() {
+        let h = bearer_header(&AccessToken::new("tok")).expect("header");
+        assert!(h.is_sensitive());
+        assert_eq!(format!("{h:?}"), "Sensitive");
+    }
+
+    #[test]
+    fn body_sink_never_holds_more_than_the_limit() {
+        let mut sink = BodySink::new(10_000, 10_000);
+        let chunk = [b'x'; 1_000];
+        for _ in 0..10 {
+            sink.push(&chunk).expect("within the limit");
+        }
+        assert_eq!(sink.push(&chunk), Err(TooLarge));
+        assert_eq!(sink.push(b"y"), Err(TooLarge));
+        assert_eq!(sink.kept.len(), 10_000);
+        assert_eq!(sink.seen, 10_000);
+        // A declared length over the limit is refused before anything is read.
+        assert_eq!(BodySink::new(10, 10).declare(Some(11)), Err(TooLarge));
+        assert_eq!(BodySink::new(10, 10).declare(Some(10)), Ok(()));
+    }
+
+    #[test]
+    fn body_sink_keeps_only_the_head_of_an_error_body() {
+        let mut sink = BodySink::new(100, 10_000);
+        for _ in 0..50 {
+            sink.push(&[b'e'; 64]).expect("within the limit");
+        }
+        assert_eq!(sink.kept.len(), 100);
+        assert_eq!(sink.seen, 3_200);
+    }
+
+    /// Serves `app` on 127.0.0.1:0 for the rest of the test; returns a client for it.
+    async fn local_tenant(app: axum::Router) -> TenantClient {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        let tenant = TenantUrl::parse(&format!("http://{addr}")).expect("url");
+        TenantClient::new(tenant, None, ActivityBus::new(64), false).expect("client")
+    }
+
+    fn upstream_errors(bus: &ActivityBus) -> Vec<(Option<u16>, Option<String>)> {
+        bus.recent()
+            .into_iter()
+            .filter_map(|e| match e {
+                ActivityEvent::Upstream { status, error, .. } => Some((status, error)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn an_endless_body_stops_at_the_limit_with_a_clear_error() {
+        use axum::body::{Body, Bytes};
+        static CHUNK: [u8; 64 * 1024] = [b' '; 64 * 1024];
+        let app = axum::Router::new().route(
+            "/endless",
+            axum::routing::get(|| async {
+                // Chunked, no length: only counting what was read can stop it.
+                let chunks = futures::stream::repeat_with(|| {
+                    Ok::<_, std::convert::Infallible>(Bytes::from_static(&CHUNK))
+                });
+                Body::from_stream(chunks)
+            }),
+        );
+        let c = local_tenant(app).await;
+        let err = c
+            .send(
+                &ApiRequest::get("/endless"),
+                &AccessToken::new("t"),
+                Some(1),
+            )
+            .await
+            .expect_err("over the limit");
+        assert!(
+            matches!(err, TenantError::TooLarge { limit, .. } if limit == RESPONSE_BODY_LIMIT),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("larger than 32 MiB"), "{err}");
+        let events = upstream_errors(c.bus());
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].0, Some(200));
+        assert!(
+            events[0].1.as_deref().unwrap_or("").contains("32 MiB"),
+            "{events:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_html_error_page_is_cut_to_the_error_limit() {
+        let page = format!("<html>{}</html>", "x".repeat(1024 * 1024));
+        let len = page.len();
+        let app = axum::Router::new().route(
+            "/broken",
+            axum::routing::get(move || {
+                let page = page.clone();
+                async move { (axum::http::StatusCode::INTERNAL_SERVER_ERROR, page) }
+            }),
+        );
+        let c = local_tenant(app).await;
+        let err = c
+            .send(&ApiRequest::get("/broken"), &AccessToken::new("t"), None)
+            .await
+            .expect_err("500");
+        let TenantError::Status { status, body, .. } = &err else {
+            panic!("{err:?}");
+        };
+        assert_eq!(*status, 500);
+        assert!(body.starts_with("<html>xxx"), "{body}");
+        let more = format!("… {} bytes more", len - ERROR_BODY_LIMIT);
+        assert!(body.ends_with(&more), "{}", &body[body.len() - 40..]);
+        assert_eq!(body.len(), ERROR_BODY_LIMIT + more.len());
+        assert!(err.to_string().len() < ERROR_BODY_LIMIT + 100);
+    }
+
+    #[tokio::test]
+    async fn transport_errors_are_bounded() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("free port");
+        let tenant = TenantUrl::parse(&format!("http://127.0.0.1:{port}")).expect("url");
+        let c = TenantClient::new(tenant, None, ActivityBus::new(8), false).expect("client");
+        let long = "a".repeat(100_000);
+        let err = c
+            .send(
+                &ApiRequest::get("/x").seg(&long),
+                &AccessToken::new("t"),
+                None,
+            )
+            .await
+            .expect_err("nothing listens");
+        let TenantError::Transport(msg) = &err else {
+            panic!("{err:?}");
+        };
+        assert!(msg.len() < ERROR_BODY_LIMIT + 40, "{} bytes", msg.len());
+        assert!(msg.contains("bytes more"), "{msg}");
+        let events = upstream_errors(c.bus());
+        assert_eq!(events.len(), 1);
+        assert!(events[0].1.as_deref().unwrap_or("").len() < ERROR_BODY_LIMIT + 40);
     }
 
     #[test]

@@ -17,6 +17,17 @@ pub enum TenantError {
     /// No answer (connection refused, TLS failure, timeout, dropped connection).
     #[error("{0}")]
     Transport(String),
+    /// A 2xx answer whose body is larger than the client reads (`limit` bytes); reading
+    /// stopped there.
+    #[error(
+        "the tenant's response is larger than {}, the most read from one response; ask for less in one call: fewer fields, a smaller page size or a narrower query filter{}",
+        crate::text::size(*.limit),
+        tx_suffix(.transaction_id)
+    )]
+    TooLarge {
+        limit: usize,
+        transaction_id: Option<String>,
+    },
     /// A 2xx answer whose body is not JSON.
     #[error("invalid JSON in the response: {detail}{}", tx_suffix(.transaction_id))]
     InvalidJson {
@@ -96,5 +107,19 @@ mod tests {
             transaction_id: None,
         };
         assert_eq!(e.to_string(), "Request failed with status 500");
+    }
+
+    #[test]
+    fn too_large_names_the_limit_and_how_to_ask_for_less() {
+        let e = TenantError::TooLarge {
+            limit: 32 * 1024 * 1024,
+            transaction_id: Some("tx-2".into()),
+        };
+        let text = e.to_string();
+        assert!(text.contains("larger than 32 MiB"), "{text}");
+        for hint in ["fewer fields", "smaller page size", "narrower query filter"] {
+            assert!(text.contains(hint), "{hint}: {text}");
+        }
+        assert!(text.ends_with("\n\nTransaction ID: tx-2"), "{text}");
     }
 }

@@ -20,6 +20,7 @@ use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
+use crate::activity::{password_fields, FieldPath, Masking};
 use crate::auth::{AuthError, DevicePrompt, Session};
 use crate::secret::AccessToken;
 use crate::tenant::{ApiRequest, ApiResponse, TenantError};
@@ -106,6 +107,12 @@ pub struct ToolDef {
     pub container: bool,
     /// Top-level argument names whose values are masked in the activity log.
     pub sensitive_args: &'static [&'static str],
+    /// Top-level arguments holding a script source, shown in the activity log as their
+    /// length and hash.
+    pub script_args: &'static [&'static str],
+    /// The fields `input_schema` declares `format: password`, masked in the activity log
+    /// (derived once, when the tool is built).
+    pub password_fields: Vec<FieldPath>,
     pub input_schema: Map<String, Value>,
     run: Box<Runner>,
 }
@@ -136,6 +143,7 @@ where
     Fut: Future<Output = Result<String, String>> + Send + 'static,
 {
     let body = Arc::new(body);
+    let input_schema = input_schema::<A>();
     ToolDef {
         name: meta.name,
         title: meta.title,
@@ -144,7 +152,9 @@ where
         hints: meta.hints,
         container: meta.container,
         sensitive_args: &[],
-        input_schema: input_schema::<A>(),
+        script_args: &[],
+        password_fields: password_fields(&input_schema),
+        input_schema,
         run: Box::new(move |ctx, args| {
             let args = parse_args::<A>(args)?;
             args.validate()?;
@@ -159,6 +169,22 @@ impl ToolDef {
     pub fn with_sensitive_args(mut self, names: &'static [&'static str]) -> Self {
         self.sensitive_args = names;
         self
+    }
+
+    /// Marks top-level arguments that hold a script source: the activity log shows only
+    /// their length and hash.
+    pub fn with_script_args(mut self, names: &'static [&'static str]) -> Self {
+        self.script_args = names;
+        self
+    }
+
+    /// How this tool's arguments are masked before they are published.
+    pub fn masking(&self) -> Masking<'_> {
+        Masking {
+            sensitive: self.sensitive_args,
+            scripts: self.script_args,
+            password_fields: &self.password_fields,
+        }
     }
 
     /// Parses and validates `args`; on success returns the body to await.
@@ -397,6 +423,78 @@ pub fn failure(prefix: &str, err: impl std::fmt::Display) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::activity::{mask_arguments, PathStep};
+    use serde_json::json;
+
+    #[derive(serde::Deserialize, JsonSchema)]
+    #[serde(rename_all = "camelCase")]
+    #[allow(dead_code)]
+    struct UnlockArgs {
+        /// The user.
+        user_name: String,
+        /// A one-time unlock phrase.
+        #[schemars(extend("format" = "password"))]
+        unlock_phrase: String,
+    }
+    impl Args for UnlockArgs {}
+
+    #[test]
+    fn password_format_fields_are_derived_when_the_tool_is_built() {
+        let def = tool(
+            Meta {
+                name: "unlockUser",
+                title: "Unlock",
+                description: "Unlock a user.",
+                scopes: &[],
+                hints: Hints::ADDITIVE,
+                container: true,
+            },
+            |_ctx: CallCtx, _a: UnlockArgs| async { Ok(String::new()) },
+        );
+        assert_eq!(
+            def.password_fields,
+            vec![FieldPath(vec![PathStep::Key("unlockPhrase".into())])]
+        );
+        let masked = mask_arguments(
+            &json!({"userName": "bjensen", "unlockPhrase": "Open Sesame 1"}),
+            def.masking(),
+        );
+        assert_eq!(
+            masked,
+            json!({"userName": "bjensen", "unlockPhrase": "********"})
+        );
+    }
+
+    #[test]
+    fn tools_taking_a_script_source_declare_it() {
+        let registry = Registry::new(false);
+        let mut declared = Vec::new();
+        for t in registry.tools() {
+            let props = t.input_schema.get("properties").and_then(Value::as_object);
+            for (name, prop) in props.into_iter().flatten() {
+                let doc = prop
+                    .get("description")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                if doc.contains("JavaScript source") {
+                    assert!(
+                        t.script_args.contains(&name.as_str()),
+                        "{}.{name} holds a script source",
+                        t.name
+                    );
+                    declared.push(t.name);
+                }
+            }
+        }
+        assert_eq!(declared, ["createScript", "updateScript"]);
+        let update = registry.get("updateScript").expect("tool");
+        let m = mask_arguments(
+            &json!({"realm": "alpha", "scriptId": "s", "script": "var k = 'sk-1';"}),
+            update.masking(),
+        );
+        let shown = m["script"].as_str().unwrap_or_default();
+        assert!(shown.starts_with("[script: 15 bytes, sha256 "), "{shown}");
+    }
 
     #[test]
     fn registry_orders_families_and_filters_container_mode() {

@@ -56,7 +56,8 @@ pub fn tools() -> Vec<ToolDef> {
                 container: false,
             },
             create_script,
-        ),
+        )
+        .with_script_args(&["script"]),
         tool(
             Meta {
                 name: "deleteScript",
@@ -111,7 +112,8 @@ pub fn tools() -> Vec<ToolDef> {
                 container: false,
             },
             update_script,
-        ),
+        )
+        .with_script_args(&["script"]),
     ]
 }
 
