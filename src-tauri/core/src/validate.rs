@@ -33,13 +33,20 @@ pub fn encode_segment(value: &str) -> String {
 }
 
 /// Contract §4.1 "safe-segment": non-empty, not blank, no `..`, `/`, `\` or their encoded
-/// forms `%2e`, `%2f`, `%5c` (any case).
+/// forms `%2e`, `%2f`, `%5c` (any case), and not a lone `.` (a URL parser drops a `/./`
+/// segment, so `a/./b` would address `a/b`).
 pub fn safe_segment(field: &str, value: &str) -> Result {
     if value.is_empty() {
         return Err(fail(field, "must not be empty"));
     }
     if value.trim().is_empty() {
         return Err(fail(field, "must not be blank or whitespace only"));
+    }
+    if value == "." {
+        return Err(fail(
+            field,
+            "'.' is not a usable path segment: a lone dot means the enclosing path",
+        ));
     }
     let lower = value.to_ascii_lowercase();
     if value.contains("..")
@@ -68,6 +75,29 @@ pub fn identifier(field: &str, value: &str) -> Result {
             format!(
                 "'{}' must match ^[a-zA-Z0-9_]+$ (letters, digits and underscores only)",
                 shorten(value)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A managed object type name (`alpha_user`, `bravo_role`…): IDM's identifier grammar,
+/// ASCII letters, digits, `_` and `-`, at least one. Anything else (`?`, `&`, `/`, `.`,
+/// spaces…) could only be a mistake or an attempt to reach another endpoint.
+pub fn managed_type(field: &str, value: &str) -> Result {
+    if value.is_empty() {
+        return Err(fail(field, "must not be empty"));
+    }
+    if let Some(bad) = value
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'))
+    {
+        return Err(fail(
+            field,
+            format!(
+                "'{}' is not a managed object type name: it contains '{}'; a type name has only letters, digits, '_' and '-' (for example alpha_user; listManagedObjects lists every type)",
+                shorten(value),
+                bad.escape_default()
             ),
         ));
     }
@@ -187,6 +217,58 @@ mod tests {
             .expect_err("blank")
             .message
             .contains("blank"));
+    }
+
+    #[test]
+    fn safe_segment_rejects_a_lone_dot_only() {
+        let e = safe_segment("objectId", ".").expect_err("lone dot");
+        assert_eq!(e.field, "objectId");
+        assert!(e.message.contains("lone dot"), "{e}");
+        for ok in [".x", "x.", ".hidden", " .", "a.b.c"] {
+            assert!(safe_segment("objectId", ok).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn managed_type_names_follow_the_identifier_grammar() {
+        for ok in [
+            "alpha_user",
+            "bravo_role",
+            "alpha-device",
+            "A1",
+            "_",
+            "x-y_z9",
+        ] {
+            assert!(managed_type("objectType", ok).is_ok(), "{ok}");
+        }
+        let e = managed_type("objectType", "alpha_user?_action=patch&x=").expect_err("query");
+        assert_eq!(e.field, "objectType");
+        assert!(e.message.contains("contains '?'"), "{e}");
+        assert!(e.message.contains("letters, digits, '_' and '-'"), "{e}");
+        assert_eq!(
+            managed_type("objectType", "").expect_err("empty").message,
+            "must not be empty"
+        );
+        for bad in [
+            "../config/managed",
+            ".",
+            "..",
+            "alpha_user/x",
+            "alpha user",
+            "alpha_user#x",
+            "alpha%5fuser",
+            "alpha.user",
+            " ",
+            "alpha_user\n",
+            "über",
+            "alpha_user\u{0}",
+        ] {
+            let e = managed_type("objectType", bad).expect_err(bad);
+            assert!(
+                e.message.contains("not a managed object type name"),
+                "{bad}: {e}"
+            );
+        }
     }
 
     #[test]

@@ -144,8 +144,10 @@ fn some_value<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error
     Value::deserialize(d).map(Some)
 }
 
+/// `objectType` of every tool that takes a managed object type: a type name (IDM's
+/// identifier grammar), so nothing but a type can reach the path.
 fn object_type_rule(value: &str) -> validate::Result {
-    validate::safe_segment("objectType", value)
+    validate::managed_type("objectType", value)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -702,7 +704,7 @@ pub struct PatchRelationshipArgs {
 
 impl Args for PatchRelationshipArgs {
     fn validate(&self) -> validate::Result {
-        validate::safe_segment("objectType", &self.object_type)?;
+        object_type_rule(&self.object_type)?;
         validate::safe_segment("propertyName", &self.property_name)?;
         if !self.property_name.starts_with("custom_") {
             return Err(validate::ValidationError {
