@@ -11,14 +11,17 @@ pub struct ValidationError {
     pub message: String,
 }
 
-pub type Result<T = ()> = std::result::Result<T, ValidationError>;
-
-fn fail(field: &str, message: impl Into<String>) -> ValidationError {
-    ValidationError {
-        field: field.to_string(),
-        message: message.into(),
+impl ValidationError {
+    /// The error for `field` (a JSON path such as `nodes[2].nodeType`) with `message`.
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
+
+pub type Result<T = ()> = std::result::Result<T, ValidationError>;
 
 /// Everything except RFC 3986 unreserved characters is percent-encoded in a path segment.
 const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
@@ -37,13 +40,16 @@ pub fn encode_segment(value: &str) -> String {
 /// segment, so `a/./b` would address `a/b`).
 pub fn safe_segment(field: &str, value: &str) -> Result {
     if value.is_empty() {
-        return Err(fail(field, "must not be empty"));
+        return Err(ValidationError::new(field, "must not be empty"));
     }
     if value.trim().is_empty() {
-        return Err(fail(field, "must not be blank or whitespace only"));
+        return Err(ValidationError::new(
+            field,
+            "must not be blank or whitespace only",
+        ));
     }
     if value == "." {
-        return Err(fail(
+        return Err(ValidationError::new(
             field,
             "'.' is not a usable path segment: a lone dot means the enclosing path",
         ));
@@ -56,7 +62,7 @@ pub fn safe_segment(field: &str, value: &str) -> Result {
         || lower.contains("%2f")
         || lower.contains("%5c")
     {
-        return Err(fail(
+        return Err(ValidationError::new(
             field,
             format!(
                 "'{}' contains path traversal characters ('/', '\\', '..') or their URL-encoded forms",
@@ -70,7 +76,7 @@ pub fn safe_segment(field: &str, value: &str) -> Result {
 /// A name made only of ASCII letters, digits and `_` (managed object definitions).
 pub fn identifier(field: &str, value: &str) -> Result {
     if value.is_empty() || !value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return Err(fail(
+        return Err(ValidationError::new(
             field,
             format!(
                 "'{}' must match ^[a-zA-Z0-9_]+$ (letters, digits and underscores only)",
@@ -86,13 +92,13 @@ pub fn identifier(field: &str, value: &str) -> Result {
 /// spaces…) could only be a mistake or an attempt to reach another endpoint.
 pub fn managed_type(field: &str, value: &str) -> Result {
     if value.is_empty() {
-        return Err(fail(field, "must not be empty"));
+        return Err(ValidationError::new(field, "must not be empty"));
     }
     if let Some(bad) = value
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'))
     {
-        return Err(fail(
+        return Err(ValidationError::new(
             field,
             format!(
                 "'{}' is not a managed object type name: it contains '{}'; a type name has only letters, digits, '_' and '-' (for example alpha_user; listManagedObjects lists every type)",
@@ -108,7 +114,7 @@ pub fn managed_type(field: &str, value: &str) -> Result {
 pub fn max_chars(field: &str, value: &str, max: usize) -> Result {
     let n = value.chars().count();
     if n > max {
-        return Err(fail(
+        return Err(ValidationError::new(
             field,
             format!("is {n} characters long; the limit is {max}"),
         ));
@@ -119,7 +125,7 @@ pub fn max_chars(field: &str, value: &str, max: usize) -> Result {
 /// At least `min` characters.
 pub fn min_chars(field: &str, value: &str, min: usize) -> Result {
     if value.chars().count() < min {
-        return Err(fail(
+        return Err(ValidationError::new(
             field,
             format!("must be at least {min} character(s) long"),
         ));
@@ -132,7 +138,7 @@ pub fn min_chars(field: &str, value: &str, min: usize) -> Result {
 /// or line into logs.
 pub fn no_control(field: &str, value: &str) -> Result {
     if value.chars().any(char::is_control) {
-        return Err(fail(
+        return Err(ValidationError::new(
             field,
             "must not contain control characters (newline, tab, NUL…)",
         ));
@@ -143,7 +149,7 @@ pub fn no_control(field: &str, value: &str) -> Result {
 /// An integer in `[min, max]`.
 pub fn range(field: &str, value: i64, min: i64, max: i64) -> Result {
     if value < min || value > max {
-        return Err(fail(
+        return Err(ValidationError::new(
             field,
             format!("{value} is out of range; it must be from {min} to {max}"),
         ));
@@ -157,7 +163,7 @@ pub fn charset(field: &str, value: &str, allowed: &str, what: &str) -> Result {
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || allowed.contains(*c)))
     {
-        return Err(fail(
+        return Err(ValidationError::new(
             field,
             format!(
                 "'{}' contains '{}'; {what}",

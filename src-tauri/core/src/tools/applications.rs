@@ -123,13 +123,6 @@ pub fn tools() -> Vec<ToolDef> {
 // ---------------------------------------------------------------------------------------
 // Shared helpers
 
-fn invalid(field: &str, message: impl Into<String>) -> ValidationError {
-    ValidationError {
-        field: field.to_string(),
-        message: message.into(),
-    }
-}
-
 fn some_value<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
     Value::deserialize(d).map(Some)
 }
@@ -158,8 +151,8 @@ fn client_id_rule(field: &str, value: &str) -> validate::Result {
 fn client_config_rule(field: &str, config: &Map<String, Value>) -> validate::Result {
     for key in ["_id", "_rev", "_type"] {
         if config.contains_key(key) {
-            return Err(invalid(
-                &format!("{field}.{key}"),
+            return Err(ValidationError::new(
+                format!("{field}.{key}"),
                 "is set by AM; leave it out",
             ));
         }
@@ -299,7 +292,7 @@ impl Args for SchemaArgs {
     fn validate(&self) -> validate::Result {
         if let Some(sections) = &self.sections {
             if sections.len() > MAX_SECTIONS {
-                return Err(invalid(
+                return Err(ValidationError::new(
                     "sections",
                     format!(
                         "has {} entries; the limit is {MAX_SECTIONS}",
@@ -611,14 +604,14 @@ impl Args for CreateArgs {
         name_rule("name", &self.name)?;
         client_id_rule("clientId", &self.client_id)?;
         if self.owners.is_empty() {
-            return Err(invalid("owners", "needs at least one owner"));
+            return Err(ValidationError::new("owners", "needs at least one owner"));
         }
         for (i, owner) in self.owners.iter().enumerate() {
             match owner.get("_ref") {
                 Some(Value::String(r)) if !r.trim().is_empty() => {}
                 _ => {
-                    return Err(invalid(
-                        &format!("owners[{i}]._ref"),
+                    return Err(ValidationError::new(
+                        format!("owners[{i}]._ref"),
                         "is required: a reference such as \"managed/alpha_user/<user _id>\"",
                     ))
                 }
@@ -628,7 +621,7 @@ impl Args for CreateArgs {
             client_config_rule("oauth2Client", config)?;
             if let Some(core) = config.get("coreOAuth2ClientConfig") {
                 if !core.is_object() {
-                    return Err(invalid(
+                    return Err(ValidationError::new(
                         "oauth2Client.coreOAuth2ClientConfig",
                         "must be an object of settings",
                     ));
@@ -781,14 +774,17 @@ impl Args for UpdateArgs {
         if let Some(m) = &self.managed_application {
             let field = "managedApplication._rev";
             if m.rev.trim().is_empty() {
-                return Err(invalid(field, "must not be empty or whitespace only"));
+                return Err(ValidationError::new(
+                    field,
+                    "must not be empty or whitespace only",
+                ));
             }
             validate::max_chars(field, &m.rev, MAX_NAME)?;
             validate::no_control(field, &m.rev)?;
             for (i, op) in m.operations.iter().enumerate() {
                 let field = format!("managedApplication.operations[{i}].field");
                 if op.field.trim_start_matches('/').trim().is_empty() {
-                    return Err(invalid(
+                    return Err(ValidationError::new(
                         &field,
                         "must name a property of the application, for example /description",
                     ));

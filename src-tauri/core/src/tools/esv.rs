@@ -340,13 +340,13 @@ fn esv_id_rule(id: &str) -> validate::Result {
     }
     let shown: String = id.chars().take(80).collect();
     let ellipsis = if id.chars().count() > 80 { "…" } else { "" };
-    Err(ValidationError {
-        field: "variableId".into(),
-        message: format!(
+    Err(ValidationError::new(
+        "variableId",
+        format!(
             "Invalid variable ID '{}{ellipsis}': an ESV id is 'esv-' followed by 1 to 120 lower-case letters, digits, '_' or '-' (^esv-[a-z0-9_-]{{1,120}}$, at most 124 characters), for example esv-max-sessions",
             shown.escape_debug()
         ),
-    })
+    ))
 }
 
 fn json_kind(v: &Value) -> &'static str {
@@ -379,12 +379,7 @@ fn is_integral(n: &Number) -> bool {
 /// for example, the quoted text "\"42\"" in an int variable, or "[object Object]").
 fn value_matches_type(value: &Value, kind: ExpressionType) -> validate::Result {
     let ty = kind.as_str();
-    let bad = |message: String| {
-        Err(ValidationError {
-            field: "value".into(),
-            message,
-        })
-    };
+    let bad = |message: String| Err(ValidationError::new("value", message));
     if value.is_null() {
         return bad(format!(
             "must not be null; pass the variable's value as a native JSON value of type '{ty}'"

@@ -98,13 +98,13 @@ fn feature_name_rule(field: &str, value: &str) -> validate::Result {
     });
     if !well_formed {
         let shown: String = value.chars().take(80).collect();
-        return Err(ValidationError {
-            field: field.to_string(),
-            message: format!(
+        return Err(ValidationError::new(
+            field,
+            format!(
                 "'{}' is not a valid feature name: use letters, digits, '_' and '-', with single '/' between parts (for example password/timestamps)",
                 shown.escape_debug()
             ),
-        });
+        ));
     }
     Ok(())
 }

@@ -216,13 +216,6 @@ pub fn tools() -> Vec<ToolDef> {
 // ---------------------------------------------------------------------------------------
 // Shared helpers
 
-fn invalid(field: &str, message: impl Into<String>) -> ValidationError {
-    ValidationError {
-        field: field.to_string(),
-        message: message.into(),
-    }
-}
-
 /// A journey name or node type: a path segment (contract §4.1), printable, bounded.
 fn segment_rule(field: &str, value: &str) -> validate::Result {
     validate::safe_segment(field, value)?;
@@ -387,8 +380,8 @@ pub struct NodeDef {
 fn graph_rules(prefix: &str, entry: &str, nodes: &Ordered<NodeDef>) -> validate::Result {
     name_rule(&format!("{prefix}entryNodeId"), entry)?;
     if nodes.0.len() > MAX_NODES {
-        return Err(invalid(
-            &format!("{prefix}nodes"),
+        return Err(ValidationError::new(
+            format!("{prefix}nodes"),
             format!("has {} nodes; the limit is {MAX_NODES}", nodes.0.len()),
         ));
     }
@@ -795,10 +788,13 @@ pub struct NodeTypesArgs {
 impl Args for NodeTypesArgs {
     fn validate(&self) -> validate::Result {
         if self.node_types.is_empty() {
-            return Err(invalid("nodeTypes", "must contain at least 1 node type"));
+            return Err(ValidationError::new(
+                "nodeTypes",
+                "must contain at least 1 node type",
+            ));
         }
         if self.node_types.len() > MAX_TYPES {
-            return Err(invalid(
+            return Err(ValidationError::new(
                 "nodeTypes",
                 format!(
                     "has {} entries; the limit is {MAX_TYPES}",
@@ -1092,7 +1088,10 @@ impl Args for UpdateJourneyArgs {
         ] {
             if let Some(n) = n {
                 if n.as_f64().map(|f| f < 0.0).unwrap_or(true) {
-                    return Err(invalid(field, "must be a number of minutes, 0 or more"));
+                    return Err(ValidationError::new(
+                        field,
+                        "must be a number of minutes, 0 or more",
+                    ));
                 }
             }
         }
@@ -1213,7 +1212,7 @@ impl Args for UpdateNodeArgs {
     fn validate(&self) -> validate::Result {
         segment_rule("nodeType", &self.node_type)?;
         if !is_uuid(&self.node_id) {
-            return Err(invalid(
+            return Err(ValidationError::new(
                 "nodeId",
                 format!(
                     "'{}' must be a UUID (8-4-4-4-12 hexadecimal digits)",
@@ -1295,10 +1294,13 @@ pub struct DeleteNodesArgs {
 impl Args for DeleteNodesArgs {
     fn validate(&self) -> validate::Result {
         if self.nodes.is_empty() {
-            return Err(invalid("nodes", "must contain at least 1 node"));
+            return Err(ValidationError::new(
+                "nodes",
+                "must contain at least 1 node",
+            ));
         }
         if self.nodes.len() > MAX_NODES {
-            return Err(invalid(
+            return Err(ValidationError::new(
                 "nodes",
                 format!("has {} entries; the limit is {MAX_NODES}", self.nodes.len()),
             ));

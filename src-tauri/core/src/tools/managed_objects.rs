@@ -538,19 +538,19 @@ impl Args for PatchDefinitionArgs {
         validate::identifier("objectName", &self.object_name)?;
         for (i, op) in self.operations.iter().enumerate() {
             if !op.field.starts_with('/') {
-                return Err(validate::ValidationError {
-                    field: format!("operations[{i}].field"),
-                    message: format!(
+                return Err(validate::ValidationError::new(
+                    format!("operations[{i}].field"),
+                    format!(
                         "'{}' must be a path starting with '/', for example /schema/properties/email",
                         op.field
                     ),
-                });
+                ));
             }
             if op.operation != DefinitionOp::Remove && op.value.is_none() {
-                return Err(validate::ValidationError {
-                    field: format!("operations[{i}].value"),
-                    message: "is required for add and replace".into(),
-                });
+                return Err(validate::ValidationError::new(
+                    format!("operations[{i}].value"),
+                    "is required for add and replace",
+                ));
             }
         }
         Ok(())
@@ -707,22 +707,22 @@ impl Args for PatchRelationshipArgs {
         object_type_rule(&self.object_type)?;
         validate::safe_segment("propertyName", &self.property_name)?;
         if !self.property_name.starts_with("custom_") {
-            return Err(validate::ValidationError {
-                field: "propertyName".into(),
-                message: format!(
+            return Err(validate::ValidationError::new(
+                "propertyName",
+                format!(
                     "'{}' must start with 'custom_'; only custom relationship properties can be changed",
                     self.property_name
                 ),
-            });
+            ));
         }
         if self.action != RelationshipAction::Remove && self.property_definition.is_none() {
-            return Err(validate::ValidationError {
-                field: "propertyDefinition".into(),
-                message: format!(
+            return Err(validate::ValidationError::new(
+                "propertyDefinition",
+                format!(
                     "must be supplied for action '{}' (the complete relationship property definition)",
                     self.action.as_str()
                 ),
-            });
+            ));
         }
         Ok(())
     }
@@ -821,18 +821,18 @@ impl Args for PatchObjectArgs {
         object_type_rule(&self.object_type)?;
         validate::safe_segment("objectId", &self.object_id)?;
         if self.revision.trim().is_empty() {
-            return Err(validate::ValidationError {
-                field: "revision".into(),
-                message: "must not be empty or whitespace only".into(),
-            });
+            return Err(validate::ValidationError::new(
+                "revision",
+                "must not be empty or whitespace only",
+            ));
         }
         validate::no_control("revision", &self.revision)?;
         for (i, op) in self.operations.iter().enumerate() {
             if matches!(op.operation, PatchOp::Move | PatchOp::Copy) && op.from.is_none() {
-                return Err(validate::ValidationError {
-                    field: format!("operations[{i}].from"),
-                    message: "is required for move and copy".into(),
-                });
+                return Err(validate::ValidationError::new(
+                    format!("operations[{i}].from"),
+                    "is required for move and copy",
+                ));
             }
         }
         Ok(())

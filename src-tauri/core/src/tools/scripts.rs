@@ -132,13 +132,6 @@ fn script_request(method: fn(&str) -> ApiRequest, realm: Realm, id: &str) -> Api
     method(&scripts_path(realm)).seg(id)
 }
 
-fn invalid(field: &str, message: impl Into<String>) -> ValidationError {
-    ValidationError {
-        field: field.to_string(),
-        message: message.into(),
-    }
-}
-
 fn script_id_rule(id: &str) -> validate::Result {
     validate::safe_segment("scriptId", id)?;
     validate::max_chars("scriptId", id, MAX_ID)
@@ -147,7 +140,10 @@ fn script_id_rule(id: &str) -> validate::Result {
 fn name_rule(name: &str) -> validate::Result {
     validate::min_chars("name", name, 1)?;
     if name.trim().is_empty() {
-        return Err(invalid("name", "must not be blank or whitespace only"));
+        return Err(ValidationError::new(
+            "name",
+            "must not be blank or whitespace only",
+        ));
     }
     validate::max_chars("name", name, MAX_NAME)?;
     validate::no_control("name", name)

@@ -120,13 +120,6 @@ pub fn tools() -> Vec<ToolDef> {
 // ---------------------------------------------------------------------------------------
 // Shared helpers
 
-fn invalid(field: &str, message: impl Into<String>) -> ValidationError {
-    ValidationError {
-        field: field.to_string(),
-        message: message.into(),
-    }
-}
-
 /// A theme's `_id` or name as given by the caller.
 fn identifier_rule(value: &str) -> validate::Result {
     validate::safe_segment("themeIdentifier", value)?;
@@ -453,11 +446,14 @@ impl Args for UpdateThemeArgs {
             Some(Value::String(name)) if !name.trim().is_empty() => {
                 name_rule("themeUpdates.name", name)
             }
-            Some(Value::String(_)) => Err(invalid(
+            Some(Value::String(_)) => Err(ValidationError::new(
                 "themeUpdates.name",
                 "must not be empty or whitespace only",
             )),
-            Some(_) => Err(invalid("themeUpdates.name", "must be a string")),
+            Some(_) => Err(ValidationError::new(
+                "themeUpdates.name",
+                "must be a string",
+            )),
         }
     }
 }
