@@ -37,13 +37,6 @@ const MAX_SECTIONS: usize = 50;
 /// reference declares no destructive hint here, so clients assume destructive; this is
 /// the deliberate fix "OIDC write tools carry correct annotations".
 const CREATE: Hints = Hints::ADDITIVE;
-/// Update: merges into existing objects, same call twice gives the same state (D− Id+ OW).
-const UPDATE: Hints = Hints {
-    read_only: None,
-    destructive: Some(false),
-    idempotent: Some(true),
-    open_world: Some(true),
-};
 
 const NOTHING_TO_UPDATE: &str =
     "Nothing to update: provide oauth2Client, managedApplication, or both.";
@@ -112,7 +105,7 @@ pub fn tools() -> Vec<ToolDef> {
                 title: "Update OIDC App",
                 description: "Update an OIDC application found by its exact name: merge settings into its AM OAuth2 client and/or patch its IDM application object. oauth2Client holds only the settings to change, per section, in AM's wrapper format, for example {\"coreOAuth2ClientConfig\": {\"redirectionUris\": {\"inherited\": false, \"value\": [\"https://app.example.com/callback\"]}}}; a setting given replaces that setting (its whole {inherited, value}), settings not given keep their values. The client is written with its current revision, so a concurrent change makes the update fail rather than be lost. managedApplication patches the IDM object with its current _rev (from getOidcApp), for example {\"_rev\": \"3\", \"operations\": [{\"operation\": \"replace\", \"field\": \"/description\", \"value\": \"Customer portal\"}]}; operations on ssoEntities (the link to the client) are ignored. The client is updated first; the result says exactly what was changed if the application patch then fails. Call getOidcAppSchema for the settings.",
                 scopes: AM_IDM,
-                hints: UPDATE,
+                hints: Hints::IDEMPOTENT_WRITE,
                 container: false,
             },
             update_app,

@@ -26,14 +26,6 @@ const DELETE_VERSION: &str = "protocol=1.0,resource=1.0";
 const MAX_ID_CHARS: usize = 124;
 const MAX_DESCRIPTION_CHARS: usize = 1000;
 
-/// D− Id+ OW
-const SET: Hints = Hints {
-    read_only: None,
-    destructive: Some(false),
-    idempotent: Some(true),
-    open_world: Some(true),
-};
-
 /// The family's tools, in registration order.
 pub fn tools() -> Vec<ToolDef> {
     vec![
@@ -76,7 +68,7 @@ pub fn tools() -> Vec<ToolDef> {
                 title: "Set Environment Variable (ESV)",
                 description: "Create an environment variable (ESV) or overwrite its value and description. Pass the value as a native JSON value, not as a JSON-encoded string; the tool serialises and base64-encodes it: a string for type 'string', an array for 'array' (for example [\"https://app.example.com\", \"https://admin.example.com\"]), an object for 'object' (for example {\"enabled\": true}), true or false for 'bool', an integer for 'int', a number for 'number'. Prefer 'array' over 'list' (a legacy comma-separated text; an array value is joined with commas). The type of an existing variable cannot be changed: delete it and create it again instead. Ids start with 'esv-' followed by lower-case letters, digits, '_' or '-', at most 124 characters in all, for example esv-max-sessions. Changes take effect after the tenant's pods restart.",
                 scopes: ESV_UPDATE,
-                hints: SET,
+                hints: Hints::IDEMPOTENT_WRITE,
                 container: true,
             },
             set_variable,

@@ -48,21 +48,6 @@ const MAX_TEXT: usize = 4096;
 const MAX_NODES: usize = 500;
 const MAX_TYPES: usize = 100;
 
-/// D− Id+ OW
-const UPSERT: Hints = Hints {
-    read_only: None,
-    destructive: Some(false),
-    idempotent: Some(true),
-    open_world: Some(true),
-};
-/// RO (no network)
-const LOCAL_READ: Hints = Hints {
-    read_only: Some(true),
-    destructive: None,
-    idempotent: None,
-    open_world: None,
-};
-
 /// What `encodeURIComponent` leaves unencoded: ASCII alphanumerics and `-_.!~*'()`.
 const URI_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
@@ -139,7 +124,7 @@ pub fn tools() -> Vec<ToolDef> {
                 title: "Create Journey",
                 description: "Create a journey from a simple graph, or overwrite it: this is an upsert, an existing journey with the same name is replaced. journeyData.nodes is keyed by node ids of your choice (readable ids such as \"login-page\" are turned into UUIDs, also for the _id of PageNode children; the mapping is returned as nodeIdMapping); each node has nodeType, displayName, connections (outcome id -> target node id, or \"success\"/\"failure\" for the journey's terminal nodes) and config. journeyData.entryNodeId names the first node. Example: {\"entryNodeId\": \"page\", \"nodes\": {\"page\": {\"nodeType\": \"PageNode\", \"displayName\": \"Sign in\", \"connections\": {\"outcome\": \"check\"}, \"config\": {\"nodes\": [{\"_id\": \"user\", \"nodeType\": \"ValidatedUsernameNode\", \"displayName\": \"Username\"}]}}, \"check\": {\"nodeType\": \"DataStoreDecisionNode\", \"displayName\": \"Check credentials\", \"connections\": {\"true\": \"success\", \"false\": \"failure\"}, \"config\": {}}}}. Use getNodeTypeDetails for each type's config and outcomes first.",
                 scopes: AM,
-                hints: UPSERT,
+                hints: Hints::IDEMPOTENT_WRITE,
                 container: false,
             },
             create_journey,
@@ -150,7 +135,7 @@ pub fn tools() -> Vec<ToolDef> {
                 title: "Update Journey",
                 description: "Update a journey: change its settings (description, identityResource, mustRun, innerTreeOnly, uiConfig, enabled, maximumSessionTime, maximumIdleTime in minutes) and/or replace its whole graph by giving nodes and entryNodeId together (same format as createJourney; readable ids become UUIDs and the mapping is returned). Settings not given keep their values; uiConfig replaces the whole object. Nodes that the new graph no longer uses are not deleted: remove them afterwards with deleteJourneyNodes.",
                 scopes: AM,
-                hints: UPSERT,
+                hints: Hints::IDEMPOTENT_WRITE,
                 container: false,
             },
             update_journey,
@@ -161,7 +146,7 @@ pub fn tools() -> Vec<ToolDef> {
                 title: "Update Journey Node",
                 description: "Replace the configuration of one node instance (identified by its node type and UUID). This is a full replacement: read the current config with getJourney (nodeData.configs), change what is needed and send the whole config, for example {\"script\": \"3f2e…\", \"outcomes\": [\"true\", \"false\"], \"outputs\": [\"*\"], \"inputs\": [\"*\"]}. Fails if the node does not exist.",
                 scopes: AM,
-                hints: UPSERT,
+                hints: Hints::IDEMPOTENT_WRITE,
                 container: false,
             },
             update_journey_node,
@@ -194,7 +179,7 @@ pub fn tools() -> Vec<ToolDef> {
                 title: "Set Default Journey",
                 description: "Make a journey the realm's default authentication journey (used when a sign-in names no journey). The admin authentication journey is kept. The journey's existence is not checked: check the name with listJourneys first.",
                 scopes: AM,
-                hints: UPSERT,
+                hints: Hints::IDEMPOTENT_WRITE,
                 container: false,
             },
             set_default_journey,
@@ -205,7 +190,7 @@ pub fn tools() -> Vec<ToolDef> {
                 title: "Get Journey Preview URL",
                 description: "Build the browser URL that runs a journey in the realm's hosted login pages, to try it out; without journeyName the realm's default journey. Sends no request.",
                 scopes: &[],
-                hints: LOCAL_READ,
+                hints: Hints::LOCAL_READ,
                 container: false,
             },
             get_preview_url,

@@ -62,6 +62,35 @@ impl Hints {
         idempotent: None,
         open_world: Some(true),
     };
+    /// D− Id+ OW: writes whose repetition leaves the same state (upserts, updates,
+    /// setting a default).
+    pub const IDEMPOTENT_WRITE: Hints = Hints {
+        read_only: None,
+        destructive: Some(false),
+        idempotent: Some(true),
+        open_world: Some(true),
+    };
+    /// D+ Id+ OW
+    pub const DESTRUCTIVE_IDEMPOTENT: Hints = Hints {
+        read_only: None,
+        destructive: Some(true),
+        idempotent: Some(true),
+        open_world: Some(true),
+    };
+    /// D+ Id− OW
+    pub const DESTRUCTIVE_NOT_IDEMPOTENT: Hints = Hints {
+        read_only: None,
+        destructive: Some(true),
+        idempotent: Some(false),
+        open_world: Some(true),
+    };
+    /// RO without OW: the tool sends no request.
+    pub const LOCAL_READ: Hints = Hints {
+        read_only: Some(true),
+        destructive: None,
+        idempotent: None,
+        open_world: None,
+    };
 }
 
 /// The realm of realm-taking tools (a closed enum, contract §1.3).

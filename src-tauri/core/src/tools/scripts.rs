@@ -35,14 +35,6 @@ const MAX_SOURCE: usize = 1_000_000;
 
 const NO_UPDATES: &str = "No updates provided. Specify at least one of: name, description, script";
 
-/// Update: replaces the script's fields with the given values (D− Id+ OW).
-const UPDATE: Hints = Hints {
-    read_only: None,
-    destructive: Some(false),
-    idempotent: Some(true),
-    open_world: Some(true),
-};
-
 /// This module's tools (any order: the registry sorts the AM family).
 pub fn tools() -> Vec<ToolDef> {
     vec![
@@ -107,7 +99,7 @@ pub fn tools() -> Vec<ToolDef> {
                 title: "Update AM Script",
                 description: "Change an existing AM script's name, description and/or JavaScript source, by id (as listScripts shows it). Give at least one of them; fields not given keep their values. Pass the full new plain JavaScript source in 'script' (it replaces the whole source; the tool base64-encodes it). Check getScriptedDecisionNodeBindings for the bindings a decision-node script may use. Journeys that use the script run the new version at once.",
                 scopes: AM,
-                hints: UPDATE,
+                hints: Hints::IDEMPOTENT_WRITE,
                 container: false,
             },
             update_script,
@@ -510,7 +502,15 @@ mod tests {
             .iter()
             .all(|t| !t.container && t.scopes == ["fr:am:*"]));
         let update = &tools[5];
-        assert_eq!(update.hints, UPDATE);
+        assert_eq!(
+            update.hints,
+            Hints {
+                read_only: None,
+                destructive: Some(false),
+                idempotent: Some(true),
+                open_world: Some(true),
+            }
+        );
         assert_eq!(
             update.input_schema["required"],
             json!(["realm", "scriptId"])

@@ -18,22 +18,6 @@ const UI_THEME: &str = "/openidm/ui/theme/";
 /// Longest theme identifier or name accepted (a UUID is 36).
 const MAX_NAME: usize = 256;
 
-/// RO only: no network, so no open-world hint.
-const LOCAL_READ: Hints = Hints {
-    read_only: Some(true),
-    destructive: None,
-    idempotent: None,
-    open_world: None,
-};
-
-/// D− Id+ OW
-const IDEMPOTENT_WRITE: Hints = Hints {
-    read_only: None,
-    destructive: Some(false),
-    idempotent: Some(true),
-    open_world: Some(true),
-};
-
 /// The family's tools, in registration order.
 pub fn tools() -> Vec<ToolDef> {
     vec![
@@ -65,7 +49,7 @@ pub fn tools() -> Vec<ToolDef> {
                 title: "Get Theme Schema",
                 description: "Get the documentation of the theme object: every field with its type, format, default and allowed values, which fields accept HTML or per-locale values, and a recommended workflow. Use it before createTheme or updateTheme. Makes no request to the tenant.",
                 scopes: &[],
-                hints: LOCAL_READ,
+                hints: Hints::LOCAL_READ,
                 container: true,
             },
             get_schema,
@@ -98,7 +82,7 @@ pub fn tools() -> Vec<ToolDef> {
                 title: "Set Default Theme",
                 description: "Make a theme, found by its _id or name, the default theme of its realm; the previous default stops being the default. Journeys without a theme of their own use the default theme.",
                 scopes: IDM,
-                hints: IDEMPOTENT_WRITE,
+                hints: Hints::IDEMPOTENT_WRITE,
                 container: true,
             },
             set_default_theme,
@@ -109,7 +93,7 @@ pub fn tools() -> Vec<ToolDef> {
                 title: "Update Theme",
                 description: "Change fields of an existing theme, found by its _id or name. The given fields replace the theme's values (top-level, a nested object such as accountPageSections is replaced as a whole); fields not given keep their values. _id cannot be changed, and isDefault is changed only with setDefaultTheme. A new name must not be used by another theme of the realm. See getThemeSchema for the fields.",
                 scopes: IDM,
-                hints: IDEMPOTENT_WRITE,
+                hints: Hints::IDEMPOTENT_WRITE,
                 container: true,
             },
             update_theme,
