@@ -30,9 +30,27 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
+/// What JavaScript's `encodeURIComponent` leaves unencoded: ASCII alphanumerics and
+/// `-_.!~*'()`.
+pub const URI_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'!')
+    .remove(b'~')
+    .remove(b'*')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')');
+
 /// Percent-encodes one path segment (`/`, `?`, `#`, `%`, spaces… all encoded).
 pub fn encode_segment(value: &str) -> String {
     utf8_percent_encode(value, SEGMENT).to_string()
+}
+
+/// Percent-encodes a value like JavaScript's `encodeURIComponent` (space → `%20`).
+pub fn encode_component(value: &str) -> String {
+    utf8_percent_encode(value, URI_COMPONENT).to_string()
 }
 
 /// Contract §4.1 "safe-segment": non-empty, not blank, no `..`, `/`, `\` or their encoded
@@ -298,6 +316,16 @@ mod tests {
         assert_eq!(encode_segment("a b?c#d%e/f"), "a%20b%3Fc%23d%25e%2Ff");
         assert_eq!(encode_segment("alpha_user-1.x~"), "alpha_user-1.x~");
         assert_eq!(encode_segment("ü"), "%C3%BC");
+    }
+
+    #[test]
+    fn components_are_encoded_like_encode_uri_component() {
+        assert_eq!(
+            encode_component("a b&c=d/e?f#g%h+i"),
+            "a%20b%26c%3Dd%2Fe%3Ff%23g%25h%2Bi"
+        );
+        assert_eq!(encode_component("A-z_0.9!~*'()"), "A-z_0.9!~*'()");
+        assert_eq!(encode_component("é"), "%C3%A9");
     }
 
     #[test]

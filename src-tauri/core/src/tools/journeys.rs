@@ -15,7 +15,6 @@ use std::collections::HashMap;
 use std::marker::PhantomData;
 
 use futures::stream::{self, StreamExt};
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use schemars::JsonSchema;
 use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
@@ -47,18 +46,6 @@ const MAX_TEXT: usize = 4096;
 /// Most nodes in one graph, node types in one details call, nodes in one batch delete.
 const MAX_NODES: usize = 500;
 const MAX_TYPES: usize = 100;
-
-/// What `encodeURIComponent` leaves unencoded: ASCII alphanumerics and `-_.!~*'()`.
-const URI_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'!')
-    .remove(b'~')
-    .remove(b'*')
-    .remove(b'\'')
-    .remove(b'(')
-    .remove(b')');
 
 /// This module's tools (any order: the registry sorts the AM family).
 pub fn tools() -> Vec<ToolDef> {
@@ -1400,7 +1387,7 @@ async fn get_preview_url(ctx: CallCtx, a: PreviewArgs) -> Result<String, String>
     let mut url = format!("{origin}/am/XUI/?realm=/{realm}");
     if let Some(name) = &a.journey_name {
         url.push_str("&authIndexType=service&authIndexValue=");
-        url.push_str(&utf8_percent_encode(name, URI_COMPONENT).to_string());
+        url.push_str(&validate::encode_component(name));
     }
     Ok(pretty(&json!({
         "realm": realm,
