@@ -6,9 +6,10 @@
 //! was changed and what to do.
 
 use schemars::JsonSchema;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
+use super::common::{some_value, stored_segment};
 use super::{failure, format_success, pretty, tool, Args, CallCtx, Hints, Meta, Realm, ToolDef};
 use crate::tenant::{ApiRequest, ApiResponse, TenantError};
 use crate::validate::{self, ValidationError};
@@ -115,10 +116,6 @@ pub fn tools() -> Vec<ToolDef> {
 
 // ---------------------------------------------------------------------------------------
 // Shared helpers
-
-fn some_value<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
-    Value::deserialize(d).map(Some)
-}
 
 fn yes() -> bool {
     true
@@ -239,17 +236,6 @@ async fn lookup(
         client_id: linked_client(&record),
         record,
         transaction_id: r.transaction_id,
-    })
-}
-
-/// A path segment read from the tenant (an `_id`, a linked client id) that is about to be
-/// used in a path: it must pass the same rule as a caller's.
-fn stored_segment(what: &str, value: &str) -> Result<(), String> {
-    validate::safe_segment(what, value).map_err(|e| {
-        format!(
-            "cannot use the stored {what} in a request path: {}",
-            e.message
-        )
     })
 }
 

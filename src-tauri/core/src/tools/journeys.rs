@@ -20,6 +20,7 @@ use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::{json, Map, Number, Value};
 
+use super::common::stored_segment;
 use super::{failure, format_success, pretty, tool, Args, CallCtx, Hints, Meta, Realm, ToolDef};
 use crate::tenant::{ApiRequest, ApiResponse, TenantError};
 use crate::validate::{self, ValidationError};
@@ -280,16 +281,6 @@ async fn send_all(
     .buffered(fanout_limit())
     .collect()
     .await
-}
-
-/// A path segment read from the tenant (a node id or type) about to be used in a path.
-fn stored_segment(what: &str, value: &str) -> Result<(), String> {
-    validate::safe_segment(what, value).map_err(|e| {
-        format!(
-            "cannot use the stored {what} in a request path: {}",
-            e.message
-        )
-    })
 }
 
 /// An object whose key order is kept (journey graphs and connections).

@@ -3,7 +3,7 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::managed_objects::NoArgs;
+use super::common::NoArgs;
 use super::{failure, format_success, tool, Args, CallCtx, Hints, Meta, ToolDef};
 use crate::tenant::ApiRequest;
 use crate::validate;

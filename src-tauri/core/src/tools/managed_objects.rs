@@ -3,9 +3,10 @@
 //! schema service.
 
 use schemars::JsonSchema;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
+use super::common::{plain_text, some_value, NoArgs};
 use super::{failure, format_success, pretty, tool, Args, CallCtx, Hints, Meta, ToolDef};
 use crate::tenant::{ApiRequest, TenantError};
 use crate::validate;
@@ -140,10 +141,6 @@ pub fn tools() -> Vec<ToolDef> {
     ]
 }
 
-fn some_value<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
-    Value::deserialize(d).map(Some)
-}
-
 /// `objectType` of every tool that takes a managed object type: a type name (IDM's
 /// identifier grammar), so nothing but a type can reach the path.
 fn object_type_rule(value: &str) -> validate::Result {
@@ -272,20 +269,11 @@ async fn create_object(ctx: CallCtx, a: CreateObjectArgs) -> Result<String, Stri
         )
         .await
         .map_err(|e| failure(PREFIX, e))?;
-    let id = r.body.get("_id").map(display_value).unwrap_or_default();
+    let id = r.body.get("_id").map(plain_text).unwrap_or_default();
     Ok(format_success(
         &Value::String(format!("Created managed object {id}")),
         &r.transaction_id,
     ))
-}
-
-/// A JSON value as JavaScript's template literal would print it.
-fn display_value(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => "null".into(),
-        other => other.to_string(),
-    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -486,11 +474,6 @@ async fn get_schema(ctx: CallCtx, a: GetSchemaArgs) -> Result<String, String> {
 }
 
 // ---------------------------------------------------------------------------------------
-
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct NoArgs {}
-
-impl Args for NoArgs {}
 
 async fn list_types(ctx: CallCtx, _: NoArgs) -> Result<String, String> {
     let (config, _) = managed_config(&ctx)
@@ -869,7 +852,7 @@ async fn patch_object(ctx: CallCtx, a: PatchObjectArgs) -> Result<String, String
         )
         .await
         .map_err(|e| failure("Failed to patch managed object", e))?;
-    let rev = r.body.get("_rev").map(display_value).unwrap_or_default();
+    let rev = r.body.get("_rev").map(plain_text).unwrap_or_default();
     Ok(format_success(
         &Value::String(format!(
             "Patched managed object {}. New revision: {rev}",

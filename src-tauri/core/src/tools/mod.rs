@@ -3,6 +3,7 @@
 //! validated before anything is sent) and an async body that returns the result text.
 
 pub mod applications;
+mod common;
 pub mod esv;
 pub mod features;
 pub mod journeys;

@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::managed_objects::NoArgs;
+use super::common::{plain_text, NoArgs};
 use super::{failure, format_success, pretty, tool, Args, CallCtx, Hints, Meta, Realm, ToolDef};
 use crate::tenant::{ApiRequest, TenantError};
 use crate::validate::{self, ValidationError};
@@ -117,14 +117,9 @@ fn name_rule(field: &str, name: &str) -> validate::Result {
     validate::no_control(field, name)
 }
 
-/// A JSON value as a JavaScript template literal prints it.
+/// A JSON value as a JavaScript template literal prints it (a missing one: `undefined`).
 fn js_text(v: Option<&Value>) -> String {
-    match v {
-        None => "undefined".into(),
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Null) => "null".into(),
-        Some(other) => other.to_string(),
-    }
+    v.map_or_else(|| "undefined".into(), plain_text)
 }
 
 fn structure_error(realm: Realm) -> String {
