@@ -164,6 +164,19 @@ pub fn no_control(field: &str, value: &str) -> Result {
     Ok(())
 }
 
+/// One line of free text: at most `max` characters and no control characters.
+pub fn text(field: &str, value: &str, max: usize) -> Result {
+    max_chars(field, value, max)?;
+    no_control(field, value)
+}
+
+/// A caller's value used as one path segment: safe-segment (§4.1), at most `max`
+/// characters, no control characters.
+pub fn segment(field: &str, value: &str, max: usize) -> Result {
+    safe_segment(field, value)?;
+    text(field, value, max)
+}
+
 /// An integer in `[min, max]`.
 pub fn range(field: &str, value: i64, min: i64, max: i64) -> Result {
     if value < min || value > max {
@@ -345,6 +358,13 @@ mod tests {
         assert!(range("pageSize", 0, 1, 250).is_err());
         assert!(range("pageSize", 250, 1, 250).is_ok());
         assert!(no_control("q", "a\nb").is_err());
+        assert!(text("q", "a b", 3).is_ok());
+        assert!(text("q", "a\tb", 3).is_err());
+        assert!(text("q", "abcd", 3).is_err());
+        assert!(segment("id", "a b", 3).is_ok());
+        assert!(segment("id", "a/b", 3).is_err());
+        assert!(segment("id", "a\rb", 3).is_err());
+        assert!(segment("id", "abcd", 3).is_err());
         assert!(field_list("fields", "userName,-givenName,roles/*", 500).is_ok());
         assert!(field_list("fields", "userName&_x=1", 500).is_err());
     }

@@ -124,16 +124,7 @@ fn yes() -> bool {
 /// An application name: looked up with a built filter, and the name of new applications.
 /// Held to the safe-segment rule as well, so that names stay usable everywhere.
 fn name_rule(field: &str, value: &str) -> validate::Result {
-    validate::safe_segment(field, value)?;
-    validate::max_chars(field, value, MAX_NAME)?;
-    validate::no_control(field, value)
-}
-
-/// An OAuth2 client id (a path segment, contract §4.1).
-fn client_id_rule(field: &str, value: &str) -> validate::Result {
-    validate::safe_segment(field, value)?;
-    validate::max_chars(field, value, MAX_NAME)?;
-    validate::no_control(field, value)
+    validate::segment(field, value, MAX_NAME)
 }
 
 /// A client configuration given by the caller: AM's own keys (`_id`, `_rev`, `_type`)
@@ -281,8 +272,7 @@ impl Args for SchemaArgs {
             }
             for (i, s) in sections.iter().enumerate() {
                 let field = format!("sections[{i}]");
-                validate::max_chars(&field, s, MAX_NAME)?;
-                validate::no_control(&field, s)?;
+                validate::text(&field, s, MAX_NAME)?;
             }
         }
         Ok(())
@@ -470,8 +460,7 @@ pub struct ListArgs {
 impl Args for ListArgs {
     fn validate(&self) -> validate::Result {
         if let Some(f) = &self.query_filter {
-            validate::max_chars("queryFilter", f, MAX_FILTER)?;
-            validate::no_control("queryFilter", f)?;
+            validate::text("queryFilter", f, MAX_FILTER)?;
         }
         Ok(())
     }
@@ -581,7 +570,8 @@ pub struct CreateArgs {
 impl Args for CreateArgs {
     fn validate(&self) -> validate::Result {
         name_rule("name", &self.name)?;
-        client_id_rule("clientId", &self.client_id)?;
+        // The client id is a path segment of every AM request (contract §4.1).
+        validate::segment("clientId", &self.client_id, MAX_NAME)?;
         if self.owners.is_empty() {
             return Err(ValidationError::new("owners", "needs at least one owner"));
         }
@@ -758,8 +748,7 @@ impl Args for UpdateArgs {
                     "must not be empty or whitespace only",
                 ));
             }
-            validate::max_chars(field, &m.rev, MAX_NAME)?;
-            validate::no_control(field, &m.rev)?;
+            validate::text(field, &m.rev, MAX_NAME)?;
             for (i, op) in m.operations.iter().enumerate() {
                 let field = format!("managedApplication.operations[{i}].field");
                 if op.field.trim_start_matches('/').trim().is_empty() {
@@ -768,8 +757,7 @@ impl Args for UpdateArgs {
                         "must name a property of the application, for example /description",
                     ));
                 }
-                validate::max_chars(&field, &op.field, MAX_FIELD)?;
-                validate::no_control(&field, &op.field)?;
+                validate::text(&field, &op.field, MAX_FIELD)?;
             }
         }
         Ok(())

@@ -208,15 +208,13 @@ pub struct QueryArgs {
 impl Args for QueryArgs {
     fn validate(&self) -> validate::Result {
         if let Some(t) = &self.query_term {
-            validate::max_chars("queryTerm", t, 100)?;
-            validate::no_control("queryTerm", t)?;
+            validate::text("queryTerm", t, 100)?;
         }
         if let Some(n) = self.page_size {
             validate::range("pageSize", n, 1, 100)?;
         }
         if let Some(c) = &self.paged_results_cookie {
-            validate::max_chars("pagedResultsCookie", c, 4096)?;
-            validate::no_control("pagedResultsCookie", c)?;
+            validate::text("pagedResultsCookie", c, 4096)?;
         }
         if let Some(s) = &self.sort_keys {
             validate::field_list("sortKeys", s, 200)?;

@@ -191,16 +191,13 @@ pub fn tools() -> Vec<ToolDef> {
 
 /// A journey name or node type: a path segment (contract §4.1), printable, bounded.
 fn segment_rule(field: &str, value: &str) -> validate::Result {
-    validate::safe_segment(field, value)?;
-    validate::max_chars(field, value, MAX_NAME)?;
-    validate::no_control(field, value)
+    validate::segment(field, value, MAX_NAME)
 }
 
 /// A short identifier that is not a path segment (graph keys, outcome ids, targets).
 fn name_rule(field: &str, value: &str) -> validate::Result {
     validate::min_chars(field, value, 1)?;
-    validate::max_chars(field, value, MAX_NAME)?;
-    validate::no_control(field, value)
+    validate::text(field, value, MAX_NAME)
 }
 
 /// 8-4-4-4-12 hexadecimal digits, any case.
@@ -956,8 +953,7 @@ fn metadata_rules(
         validate::max_chars("description", d, MAX_TEXT)?;
     }
     if let Some(r) = identity_resource {
-        validate::max_chars("identityResource", r, MAX_NAME)?;
-        validate::no_control("identityResource", r)?;
+        validate::text("identityResource", r, MAX_NAME)?;
     }
     Ok(())
 }

@@ -893,15 +893,13 @@ impl Args for QueryArgs {
     fn validate(&self) -> validate::Result {
         object_type_rule(&self.object_type)?;
         if let Some(f) = &self.query_filter {
-            validate::max_chars("queryFilter", f, 1000)?;
-            validate::no_control("queryFilter", f)?;
+            validate::text("queryFilter", f, 1000)?;
         }
         if let Some(n) = self.page_size {
             validate::range("pageSize", n, 1, 250)?;
         }
         if let Some(c) = &self.paged_results_cookie {
-            validate::max_chars("pagedResultsCookie", c, 4096)?;
-            validate::no_control("pagedResultsCookie", c)?;
+            validate::text("pagedResultsCookie", c, 4096)?;
         }
         if let Some(s) = &self.sort_keys {
             validate::field_list("sortKeys", s, 500)?;

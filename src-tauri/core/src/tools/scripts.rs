@@ -137,8 +137,7 @@ fn name_rule(name: &str) -> validate::Result {
             "must not be blank or whitespace only",
         ));
     }
-    validate::max_chars("name", name, MAX_NAME)?;
-    validate::no_control("name", name)
+    validate::text("name", name, MAX_NAME)
 }
 
 fn description_rule(description: &str) -> validate::Result {

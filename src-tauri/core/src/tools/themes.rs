@@ -106,15 +106,12 @@ pub fn tools() -> Vec<ToolDef> {
 
 /// A theme's `_id` or name as given by the caller.
 fn identifier_rule(value: &str) -> validate::Result {
-    validate::safe_segment("themeIdentifier", value)?;
-    validate::max_chars("themeIdentifier", value, MAX_NAME)?;
-    validate::no_control("themeIdentifier", value)
+    validate::segment("themeIdentifier", value, MAX_NAME)
 }
 
 /// A theme name inside `themeData` / `themeUpdates`, when it is a non-empty string.
 fn name_rule(field: &str, name: &str) -> validate::Result {
-    validate::max_chars(field, name, MAX_NAME)?;
-    validate::no_control(field, name)
+    validate::text(field, name, MAX_NAME)
 }
 
 /// A JSON value as a JavaScript template literal prints it (a missing one: `undefined`).
