@@ -313,28 +313,23 @@ impl Args for JourneyArgs {
     }
 }
 
-async fn fetch(ctx: &CallCtx, realm: Realm, job: Read) -> (Read, Result<ApiResponse, TenantError>) {
-    let req = match &job {
+/// The request of one read.
+fn read_request(realm: Realm, read: &Read) -> ApiRequest {
+    match read {
         Read::Schema(ty) => type_action(realm, ty, "_action=schema").json(json!({})),
         Read::Config { id, ty } => node_request(ApiRequest::get, realm, ty, id),
-    };
-    let r = ctx.send(req).await;
-    (job, r)
+    }
 }
 
-/// Runs the jobs with bounded concurrency; results in job order.
+/// Runs the reads with bounded concurrency; results in read order.
 async fn fetch_all(
     ctx: &CallCtx,
     realm: Realm,
-    jobs: Vec<Read>,
+    reads: Vec<Read>,
 ) -> Vec<(Read, Result<ApiResponse, TenantError>)> {
-    stream::iter(jobs.into_iter().map(|j| {
-        let ctx = ctx.clone();
-        async move { fetch(&ctx, realm, j).await }
-    }))
-    .buffered(fanout_limit())
-    .collect()
-    .await
+    let requests = reads.iter().map(|r| read_request(realm, r)).collect();
+    let results = send_all(ctx, requests).await;
+    reads.into_iter().zip(results).collect()
 }
 
 /// Stores the fetched schemas and configs; the first failed schema, else the first failed
