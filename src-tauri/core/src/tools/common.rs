@@ -1,13 +1,34 @@
-//! Helpers shared by the tool families: the empty argument type, the deserialiser that
-//! tells an explicit `null` from a missing field, the check on path segments read back
-//! from the tenant, and the plain text of a JSON value in result messages.
+//! What the tool families share: their scopes, AM's API version and header set, the IDM
+//! managed configuration's path, the empty argument type, the deserialiser that tells an
+//! explicit `null` from a missing field, the check on path segments read back from the
+//! tenant, and the plain text of a JSON value in result messages.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
 use super::Args;
+use crate::tenant::ApiRequest;
 use crate::validate;
+
+/// Scopes of a tool that calls IDM only.
+pub const IDM: &[&str] = &["fr:idm:*"];
+/// Scopes of a tool that calls AM only.
+pub const AM: &[&str] = &["fr:am:*"];
+/// Scopes of a tool that calls both.
+pub const AM_IDM: &[&str] = &["fr:am:*", "fr:idm:*"];
+
+/// `Accept-API-Version` of AM trees, nodes, OAuth2 clients and the realm OAuth2 provider.
+pub const AM21: &str = "protocol=2.1,resource=1.0";
+
+/// The IDM managed object configuration (every type's definition).
+pub const CONFIG_MANAGED: &str = "/openidm/config/managed";
+
+/// The contract's "AM headers": [`AM21`] and `Content-Type: application/json`, also on
+/// body-less requests.
+pub fn am_headers(req: ApiRequest) -> ApiRequest {
+    req.api_version(AM21).json_content_type()
+}
 
 /// The arguments of a tool that takes none.
 #[derive(Debug, Deserialize, JsonSchema)]

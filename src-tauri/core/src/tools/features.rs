@@ -6,16 +6,12 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::common::NoArgs;
+use super::common::{NoArgs, AM21, AM_IDM, IDM};
 use super::{failure, format_success, pretty, tool, Args, CallCtx, Hints, Meta, Realm, ToolDef};
 use crate::tenant::{ApiRequest, ApiResponse, TenantError};
 use crate::validate::{self, ValidationError};
 
-const IDM: &[&str] = &["fr:idm:*"];
-const AM_IDM: &[&str] = &["fr:am:*", "fr:idm:*"];
 const FEATURES: &str = "/openidm/feature";
-/// `Accept-API-Version` of the realm OAuth2 provider probe.
-const AM21: &str = "protocol=2.1,resource=1.0";
 /// The IDM feature that is one of the three AI Agents components.
 const AI_AGENT_FEATURE: &str = "aiagent";
 

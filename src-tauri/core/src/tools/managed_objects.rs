@@ -6,13 +6,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-use super::common::{plain_text, some_value, NoArgs};
+use super::common::{plain_text, some_value, NoArgs, CONFIG_MANAGED, IDM};
 use super::{failure, format_success, pretty, tool, Args, CallCtx, Hints, Meta, ToolDef};
 use crate::tenant::{ApiRequest, TenantError};
 use crate::validate;
-
-const IDM: &[&str] = &["fr:idm:*"];
-const CONFIG_MANAGED: &str = "/openidm/config/managed";
 
 /// The family's tools, in registration order.
 pub fn tools() -> Vec<ToolDef> {

@@ -10,11 +10,11 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::common::AM;
 use super::{failure, format_success, tool, Args, CallCtx, Hints, Meta, Realm, ToolDef};
 use crate::tenant::{ApiRequest, ApiResponse};
 use crate::validate::{self, ValidationError};
 
-const AM: &[&str] = &["fr:am:*"];
 /// `Accept-API-Version` of the script read in `getAMScript`.
 const V10: &str = "protocol=1.0,resource=1.0";
 /// `Accept-API-Version` of script list, create, update (its GET and PUT), delete, contexts.

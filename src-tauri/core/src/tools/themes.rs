@@ -8,12 +8,11 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::common::{plain_text, NoArgs};
+use super::common::{plain_text, NoArgs, IDM};
 use super::{failure, format_success, pretty, tool, Args, CallCtx, Hints, Meta, Realm, ToolDef};
 use crate::tenant::{ApiRequest, TenantError};
 use crate::validate::{self, ValidationError};
 
-const IDM: &[&str] = &["fr:idm:*"];
 const THEME_REALM: &str = "/openidm/config/ui/themerealm";
 /// The virtual read endpoint; the trailing `/` is part of the path the tenant expects.
 const UI_THEME: &str = "/openidm/ui/theme/";

@@ -15,16 +15,11 @@ use self::shape::{
     application_schema, create_payload, filter_sections, merge_client, name_filter,
     summarize_client_schema, targets_sso_entities,
 };
-use super::common::{some_value, stored_segment};
+use super::common::{am_headers, some_value, stored_segment, AM_IDM, CONFIG_MANAGED, IDM};
 use super::{failure, format_success, pretty, tool, Args, CallCtx, Hints, Meta, Realm, ToolDef};
 use crate::tenant::{ApiRequest, ApiResponse, TenantError};
 use crate::validate::{self, ValidationError};
 
-const AM_IDM: &[&str] = &["fr:am:*", "fr:idm:*"];
-const IDM: &[&str] = &["fr:idm:*"];
-/// `Accept-API-Version` of every OAuth2Client agent call.
-const AM21: &str = "protocol=2.1,resource=1.0";
-const CONFIG_MANAGED: &str = "/openidm/config/managed";
 /// Fields of `listOidcApps`, sent literally (commas unencoded).
 const LIST_FIELDS: &str = "_fields=name,ssoEntities,templateName,authoritative,_id";
 /// Fields of the lookup by name in `getOidcApp`.
@@ -152,14 +147,8 @@ fn agents_path(realm: Realm) -> String {
     format!("/am/json/{realm}/realm-config/agents/OAuth2Client")
 }
 
-/// The AM header set: the API version and `Content-Type: application/json`, also on
-/// body-less requests.
-fn am(req: ApiRequest) -> ApiRequest {
-    req.api_version(AM21).json_content_type()
-}
-
 fn client_request(method: fn(&str) -> ApiRequest, realm: Realm, client_id: &str) -> ApiRequest {
-    am(method(&agents_path(realm)).seg(client_id))
+    am_headers(method(&agents_path(realm)).seg(client_id))
 }
 
 fn applications_path(realm: Realm) -> String {
@@ -284,12 +273,12 @@ async fn get_schema(ctx: CallCtx, a: SchemaArgs) -> Result<String, String> {
     const PREFIX: &str = "Failed to get OIDC app schema";
     let realm = a.realm;
     let with_template = !a.summary && a.include_defaults;
-    let mut requests = vec![am(ApiRequest::post(&agents_path(realm)))
+    let mut requests = vec![am_headers(ApiRequest::post(&agents_path(realm)))
         .query_literal("_action=schema")
         .json(json!({}))];
     if with_template {
         requests.push(
-            am(ApiRequest::post(&agents_path(realm)))
+            am_headers(ApiRequest::post(&agents_path(realm)))
                 .query_literal("_action=template")
                 .json(json!({})),
         );

@@ -24,13 +24,11 @@ use self::graph::{
     graph_rules, is_uuid, name_rule, node_reads, page_child_reads, segment_rule, structure_errors,
     transform, with_child_ids, NodeDef, Ordered, Read, MAX_NAME, MAX_NODES, MAX_TEXT,
 };
+use super::common::{am_headers, AM};
 use super::{failure, format_success, pretty, tool, Args, CallCtx, Hints, Meta, Realm, ToolDef};
 use crate::tenant::{ApiRequest, ApiResponse, TenantError};
 use crate::validate::{self, ValidationError};
 
-const AM: &[&str] = &["fr:am:*"];
-/// `Accept-API-Version` of trees and nodes.
-const AM21: &str = "protocol=2.1,resource=1.0";
 /// `Accept-API-Version` of the realm authentication config.
 const V10: &str = "protocol=1.0,resource=1.0";
 /// Fields of `listJourneys` (form-encoded: the commas become `%2C`).
@@ -195,26 +193,21 @@ fn auth_config_path(realm: Realm) -> String {
     format!("/am/json/{realm}/realm-config/authentication")
 }
 
-/// "AM headers": API version 2.1 and a JSON content type, also on body-less requests.
-fn am(req: ApiRequest) -> ApiRequest {
-    req.api_version(AM21).json_content_type()
-}
-
 /// "Auth-config headers".
 fn auth_config(req: ApiRequest) -> ApiRequest {
     req.api_version(V10).json_content_type()
 }
 
 fn tree_request(method: fn(&str) -> ApiRequest, realm: Realm, name: &str) -> ApiRequest {
-    am(method(&trees_path(realm)).seg(name))
+    am_headers(method(&trees_path(realm)).seg(name))
 }
 
 fn node_request(method: fn(&str) -> ApiRequest, realm: Realm, ty: &str, id: &str) -> ApiRequest {
-    am(method(&nodes_path(realm)).seg(ty).seg(id))
+    am_headers(method(&nodes_path(realm)).seg(ty).seg(id))
 }
 
 fn type_action(realm: Realm, ty: &str, action: &'static str) -> ApiRequest {
-    am(ApiRequest::post(&nodes_path(realm)).seg(ty)).query_literal(action)
+    am_headers(ApiRequest::post(&nodes_path(realm)).seg(ty)).query_literal(action)
 }
 
 /// The error category of the journey tools, from the HTTP status.
@@ -268,7 +261,7 @@ impl Args for RealmArgs {}
 async fn list_journeys(ctx: CallCtx, a: RealmArgs) -> Result<String, String> {
     let realm = a.realm;
     let prefix = format!("Failed to list journeys in realm \"{realm}\"");
-    let trees = am(ApiRequest::get(&trees_path(realm)))
+    let trees = am_headers(ApiRequest::get(&trees_path(realm)))
         .query("_queryFilter", "true")
         .query("_pageSize", "-1")
         .query("_fields", LIST_FIELDS);
@@ -562,7 +555,7 @@ async fn list_node_types(ctx: CallCtx, a: RealmArgs) -> Result<String, String> {
     let prefix = format!("Failed to list node types in realm \"{realm}\"");
     let r = ctx
         .send(
-            am(ApiRequest::post(&nodes_path(realm)))
+            am_headers(ApiRequest::post(&nodes_path(realm)))
                 .query_literal("_action=getAllTypes")
                 .json(json!({})),
         )
