@@ -55,6 +55,12 @@ pub fn stored_segment(what: &str, value: &str) -> Result<(), String> {
     })
 }
 
+/// A caller's CREST query filter, or `true` (every object) when none or an empty one is
+/// given.
+pub fn filter_or_all(filter: Option<&str>) -> &str {
+    filter.filter(|f| !f.is_empty()).unwrap_or("true")
+}
+
 /// A JSON value as a JavaScript template literal prints it in our messages: a string
 /// as it is, `null` as `null`, anything else as compact JSON.
 pub fn plain_text(v: &Value) -> String {
@@ -97,6 +103,14 @@ mod tests {
         assert!(e.contains("path traversal"), "{e}");
         assert!(stored_segment("client id", ".").is_err());
         assert!(stored_segment("client id", "").is_err());
+    }
+
+    #[test]
+    fn a_missing_or_empty_filter_means_every_object() {
+        assert_eq!(filter_or_all(None), "true");
+        assert_eq!(filter_or_all(Some("")), "true");
+        assert_eq!(filter_or_all(Some(" ")), " ");
+        assert_eq!(filter_or_all(Some("name sw \"A\"")), "name sw \"A\"");
     }
 
     #[test]

@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-use super::common::{plain_text, some_value, NoArgs, CONFIG_MANAGED, IDM};
+use super::common::{filter_or_all, plain_text, some_value, NoArgs, CONFIG_MANAGED, IDM};
 use super::{failure, format_success, pretty, tool, Args, CallCtx, Hints, Meta, ToolDef};
 use crate::tenant::{ApiRequest, TenantError};
 use crate::validate;
@@ -909,11 +909,7 @@ impl Args for QueryArgs {
 }
 
 async fn query_objects(ctx: CallCtx, a: QueryArgs) -> Result<String, String> {
-    let filter = a
-        .query_filter
-        .as_deref()
-        .filter(|f| !f.is_empty())
-        .unwrap_or("true");
+    let filter = filter_or_all(a.query_filter.as_deref());
     let page_size = a.page_size.unwrap_or(50).min(250).to_string();
     let mut req = ApiRequest::get("/openidm/managed")
         .seg(&a.object_type)

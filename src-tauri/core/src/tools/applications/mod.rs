@@ -15,7 +15,9 @@ use self::shape::{
     application_schema, create_payload, filter_sections, merge_client, name_filter,
     summarize_client_schema, targets_sso_entities,
 };
-use super::common::{am_headers, some_value, stored_segment, AM_IDM, CONFIG_MANAGED, IDM};
+use super::common::{
+    am_headers, filter_or_all, some_value, stored_segment, AM_IDM, CONFIG_MANAGED, IDM,
+};
 use super::{failure, format_success, pretty, tool, Args, CallCtx, Hints, Meta, Realm, ToolDef};
 use crate::tenant::{ApiRequest, ApiResponse, TenantError};
 use crate::validate::{self, ValidationError};
@@ -346,11 +348,7 @@ impl Args for ListArgs {
 }
 
 async fn list_apps(ctx: CallCtx, a: ListArgs) -> Result<String, String> {
-    let filter = a
-        .query_filter
-        .as_deref()
-        .filter(|f| !f.is_empty())
-        .unwrap_or("true");
+    let filter = filter_or_all(a.query_filter.as_deref());
     let r = ctx
         .send(
             ApiRequest::get(&applications_path(a.realm))
