@@ -144,6 +144,11 @@ fn object_type_rule(value: &str) -> validate::Result {
     validate::managed_type("objectType", value)
 }
 
+/// `/openidm/managed/{objectType}`: the objects of one type.
+fn type_request(method: fn(&str) -> ApiRequest, object_type: &str) -> ApiRequest {
+    method("/openidm/managed").seg(object_type)
+}
+
 // ---------------------------------------------------------------------------------------
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -259,8 +264,7 @@ async fn create_object(ctx: CallCtx, a: CreateObjectArgs) -> Result<String, Stri
     const PREFIX: &str = "Failed to create managed object";
     let r = ctx
         .send(
-            ApiRequest::post("/openidm/managed")
-                .seg(&a.object_type)
+            type_request(ApiRequest::post, &a.object_type)
                 .query_literal("_action=create")
                 .json(Value::Object(a.object_data)),
         )
@@ -398,11 +402,7 @@ impl Args for ObjectRefArgs {
 
 async fn delete_object(ctx: CallCtx, a: ObjectRefArgs) -> Result<String, String> {
     let r = ctx
-        .send(
-            ApiRequest::delete("/openidm/managed")
-                .seg(&a.object_type)
-                .seg(&a.object_id),
-        )
+        .send(type_request(ApiRequest::delete, &a.object_type).seg(&a.object_id))
         .await
         .map_err(|e| failure("Failed to delete managed object", e))?;
     Ok(format_success(
@@ -416,11 +416,7 @@ async fn delete_object(ctx: CallCtx, a: ObjectRefArgs) -> Result<String, String>
 
 async fn get_object(ctx: CallCtx, a: ObjectRefArgs) -> Result<String, String> {
     let r = ctx
-        .send(
-            ApiRequest::get("/openidm/managed")
-                .seg(&a.object_type)
-                .seg(&a.object_id),
-        )
+        .send(type_request(ApiRequest::get, &a.object_type).seg(&a.object_id))
         .await
         .map_err(|e| failure("Failed to retrieve managed object", e))?;
     Ok(format_success(&r.body, &r.transaction_id))
@@ -490,7 +486,9 @@ pub enum DefinitionOp {
     Replace,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+// One operation of `patchManagedObjectDefinition`; sent with `field` rebased on the
+// type's entry in the managed configuration. Not a doc comment (see PatchOperation).
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[schemars(inline)]
 pub struct DefinitionOperation {
     /// add, remove or replace.
@@ -499,7 +497,11 @@ pub struct DefinitionOperation {
     /// /schema/properties/email or /schema/required/-.
     field: String,
     /// The new value (add and replace).
-    #[serde(default, deserialize_with = "some_value")]
+    #[serde(
+        default,
+        deserialize_with = "some_value",
+        skip_serializing_if = "Option::is_none"
+    )]
     value: Option<Value>,
 }
 
@@ -601,25 +603,17 @@ async fn patch_definition(ctx: CallCtx, a: PatchDefinitionArgs) -> Result<String
             ));
         }
     }
-    let body: Vec<Value> = a
-        .operations
-        .iter()
-        .map(|op| {
-            let mut m = Map::new();
-            m.insert(
-                "operation".into(),
-                serde_json::to_value(op.operation).unwrap_or(Value::Null),
-            );
+    let mut body = Vec::with_capacity(a.operations.len());
+    for op in &a.operations {
+        let mut v = serde_json::to_value(op).map_err(|e| failure(PREFIX, e))?;
+        if let Some(m) = v.as_object_mut() {
             m.insert(
                 "field".into(),
                 Value::String(format!("/objects/{index}{}", op.field)),
             );
-            if let Some(v) = &op.value {
-                m.insert("value".into(), v.clone());
-            }
-            Value::Object(m)
-        })
-        .collect();
+        }
+        body.push(v);
+    }
     let r = ctx
         .send(
             ApiRequest::patch(CONFIG_MANAGED)
@@ -763,7 +757,9 @@ pub enum PatchOp {
     Test,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+// One operation of `patchManagedObject`, sent as given (keys the caller added are dropped).
+// Not a doc comment: schemars would publish it in the tool's schema.
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[schemars(inline)]
 pub struct PatchOperation {
     /// add, remove, replace, move, copy or test.
@@ -771,9 +767,14 @@ pub struct PatchOperation {
     /// JSON-pointer-style path of the field, for example /mail or /givenName.
     field: String,
     /// The value (add, replace, test).
-    #[serde(default, deserialize_with = "some_value")]
+    #[serde(
+        default,
+        deserialize_with = "some_value",
+        skip_serializing_if = "Option::is_none"
+    )]
     value: Option<Value>,
     /// The source path (move, copy), for example /description.
+    #[serde(skip_serializing_if = "Option::is_none")]
     from: Option<String>,
 }
 
@@ -820,35 +821,17 @@ impl Args for PatchObjectArgs {
 }
 
 async fn patch_object(ctx: CallCtx, a: PatchObjectArgs) -> Result<String, String> {
-    let body: Vec<Value> = a
-        .operations
-        .iter()
-        .map(|op| {
-            let mut m = Map::new();
-            m.insert(
-                "operation".into(),
-                serde_json::to_value(op.operation).unwrap_or(Value::Null),
-            );
-            m.insert("field".into(), Value::String(op.field.clone()));
-            if let Some(v) = &op.value {
-                m.insert("value".into(), v.clone());
-            }
-            if let Some(from) = &op.from {
-                m.insert("from".into(), Value::String(from.clone()));
-            }
-            Value::Object(m)
-        })
-        .collect();
+    const PREFIX: &str = "Failed to patch managed object";
+    let body = serde_json::to_value(&a.operations).map_err(|e| failure(PREFIX, e))?;
     let r = ctx
         .send(
-            ApiRequest::patch("/openidm/managed")
-                .seg(&a.object_type)
+            type_request(ApiRequest::patch, &a.object_type)
                 .seg(&a.object_id)
                 .if_match(&a.revision)
-                .json(Value::Array(body)),
+                .json(body),
         )
         .await
-        .map_err(|e| failure("Failed to patch managed object", e))?;
+        .map_err(|e| failure(PREFIX, e))?;
     let rev = r.body.get("_rev").map(plain_text).unwrap_or_default();
     Ok(format_success(
         &Value::String(format!(
@@ -911,8 +894,7 @@ impl Args for QueryArgs {
 async fn query_objects(ctx: CallCtx, a: QueryArgs) -> Result<String, String> {
     let filter = filter_or_all(a.query_filter.as_deref());
     let page_size = a.page_size.unwrap_or(50).min(250).to_string();
-    let mut req = ApiRequest::get("/openidm/managed")
-        .seg(&a.object_type)
+    let mut req = type_request(ApiRequest::get, &a.object_type)
         .query("_queryFilter", filter)
         .query("_pageSize", &page_size)
         .query("_totalPagedResultsPolicy", "EXACT");
@@ -968,6 +950,28 @@ mod tests {
             vec![("alpha_role".to_string(), vec!["members".to_string()])]
         );
         assert!(referencing_types(&config, "alpha_group").is_empty());
+    }
+
+    #[test]
+    fn patch_operations_are_sent_as_given_in_key_order() {
+        let ops: Vec<PatchOperation> = serde_json::from_value(json!([
+            {"from": "/a", "field": "/b", "operation": "move", "extra": 1},
+            {"value": null, "field": "/c", "operation": "replace"},
+            {"field": "/d", "operation": "remove"},
+        ]))
+        .expect("ops");
+        assert_eq!(
+            serde_json::to_string(&ops).expect("json"),
+            r#"[{"operation":"move","field":"/b","from":"/a"},{"operation":"replace","field":"/c","value":null},{"operation":"remove","field":"/d"}]"#
+        );
+        let op: DefinitionOperation = serde_json::from_value(
+            json!({"value": {"type": "string"}, "field": "/x", "operation": "add"}),
+        )
+        .expect("op");
+        assert_eq!(
+            serde_json::to_string(&op).expect("json"),
+            r#"{"operation":"add","field":"/x","value":{"type":"string"}}"#
+        );
     }
 
     #[test]

@@ -531,7 +531,9 @@ pub enum AppPatchOp {
     Replace,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+// One patch operation on the IDM application, sent as given. Not a doc comment: schemars
+// would publish it in the tool's schema.
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[schemars(inline)]
 pub struct AppOperation {
     /// add, remove or replace.
@@ -540,7 +542,11 @@ pub struct AppOperation {
     /// (ssoEntities cannot be changed here).
     field: String,
     /// The value (add, replace).
-    #[serde(default, deserialize_with = "some_value")]
+    #[serde(
+        default,
+        deserialize_with = "some_value",
+        skip_serializing_if = "Option::is_none"
+    )]
     value: Option<Value>,
 }
 
@@ -604,19 +610,6 @@ impl Args for UpdateArgs {
         }
         Ok(())
     }
-}
-
-fn operation_json(op: &AppOperation) -> Value {
-    let mut m = Map::new();
-    m.insert(
-        "operation".into(),
-        serde_json::to_value(op.operation).unwrap_or(Value::Null),
-    );
-    m.insert("field".into(), Value::String(op.field.clone()));
-    if let Some(v) = &op.value {
-        m.insert("value".into(), v.clone());
-    }
-    Value::Object(m)
 }
 
 async fn update_app(ctx: CallCtx, a: UpdateArgs) -> Result<String, String> {
@@ -692,13 +685,13 @@ async fn update_app(ctx: CallCtx, a: UpdateArgs) -> Result<String, String> {
         client_note = Some(client_id.to_string());
     }
     if let (Some(m), false) = (&a.managed_application, kept.is_empty()) {
-        let ops: Vec<Value> = kept.iter().map(|op| operation_json(op)).collect();
+        let ops = serde_json::to_value(&kept).map_err(|e| failure(PREFIX, e))?;
         let patched = ctx
             .send(
                 ApiRequest::patch(&applications_path(realm))
                     .seg(&found.id)
                     .if_match(&m.rev)
-                    .json(Value::Array(ops)),
+                    .json(ops),
             )
             .await
             .map_err(|e| match &client_note {
