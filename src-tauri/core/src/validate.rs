@@ -1,5 +1,7 @@
-//! Argument rules shared by every tool (contract §4). A value that breaks a rule is
-//! rejected with a clear message before any request leaves the process.
+//! Argument rules shared by every tool (contract §4), and the percent-encoding of what
+//! tool arguments become in a URL (path segments, `encodeURIComponent`-style values). A
+//! value that breaks a rule is rejected with a clear message before any request leaves
+//! the process.
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
