@@ -17,6 +17,7 @@ const TRAVERSAL: &[&str] = &[
     "%5C",
     " ",
     "",
+    ".",
 ];
 
 /// (tool, valid arguments, JSON pointers of path-segment arguments)
@@ -243,6 +244,139 @@ async fn traversal_in_every_path_segment_is_rejected_without_a_request() {
         }
     }
     assert!(checked >= 100, "{checked}");
+}
+
+/// Every tool that takes a managed object type, with valid arguments.
+fn managed_type_cases() -> Vec<(&'static str, Value)> {
+    vec![
+        (
+            "createManagedObject",
+            json!({"objectType": "alpha_user", "objectData": {"userName": "x"}}),
+        ),
+        (
+            "deleteManagedObject",
+            json!({"objectType": "alpha_user", "objectId": "id1"}),
+        ),
+        (
+            "getManagedObject",
+            json!({"objectType": "alpha_user", "objectId": "id1"}),
+        ),
+        (
+            "getManagedObjectSchema",
+            json!({"objectType": "alpha_user"}),
+        ),
+        (
+            "patchManagedObject",
+            json!({"objectType": "alpha_user", "objectId": "id1", "revision": "1", "operations": []}),
+        ),
+        (
+            "patchManagedObjectRelationship",
+            json!({"objectType": "alpha_user", "propertyName": "custom_x", "action": "remove"}),
+        ),
+        ("queryManagedObjects", json!({"objectType": "alpha_user"})),
+    ]
+}
+
+#[tokio::test]
+async fn managed_object_types_outside_the_identifier_grammar_are_refused_without_a_request() {
+    let env = Env::start(EnvOptions::default()).await.expect("env");
+    // (value, the character the message names): each would have been percent-encoded and
+    // sent before; `?` and `&` would end up in the path of an IDM request.
+    let bad: &[(&str, &str)] = &[
+        ("alpha_user?_action=patch&x=", "?"),
+        ("alpha_user&_fields=password", "&"),
+        ("alpha_user#x", "#"),
+        ("alpha user", " "),
+        ("alpha.user", "."),
+        ("alpha_user;x", ";"),
+        ("alpha_us\u{e9}r", "\\u{e9}"),
+        ("alpha_user\u{0}", "\\u{0}"),
+    ];
+    for (tool, valid) in managed_type_cases() {
+        for (value, found) in bad {
+            let args = set(&valid, "/objectType", json!(value));
+            assert_rejected(
+                &env,
+                tool,
+                args,
+                &format!("objectType: '{}' is not a managed object type name: it contains '{found}'; a type name has only letters, digits, '_' and '-'", value.escape_debug()),
+            )
+            .await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn managed_object_type_names_with_hyphens_and_digits_are_sent() {
+    let env = Env::start(EnvOptions::default())
+        .await
+        .expect("env")
+        .logged_in()
+        .await
+        .expect("login");
+    let (_, text) = env
+        .call(
+            "queryManagedObjects",
+            json!({"objectType": "alpha-device_2"}),
+        )
+        .await;
+    let reqs = env.resource_requests();
+    assert_eq!(reqs.len(), 1, "{text}");
+    assert_eq!(reqs[0].path, "/openidm/managed/alpha-device_2");
+}
+
+#[tokio::test]
+async fn a_lone_dot_is_refused_as_a_path_segment_in_every_family() {
+    let env = Env::start(EnvOptions::default()).await.expect("env");
+    let cases = [
+        (
+            "getManagedObject",
+            json!({"objectType": "alpha_user", "objectId": "."}),
+            "objectId",
+        ),
+        (
+            "patchManagedObjectRelationship",
+            json!({"objectType": "alpha_user", "propertyName": ".", "action": "remove"}),
+            "propertyName",
+        ),
+        (
+            "getTheme",
+            json!({"realm": "alpha", "themeIdentifier": "."}),
+            "themeIdentifier",
+        ),
+        ("getVariable", json!({"variableId": "."}), "variableId"),
+        (
+            "getJourney",
+            json!({"realm": "alpha", "journeyName": "."}),
+            "journeyName",
+        ),
+        (
+            "deleteJourneyNodes",
+            json!({"realm": "alpha", "nodes": [{"nodeType": "MessageNode", "nodeId": "."}]}),
+            "nodes[0].nodeId",
+        ),
+        (
+            "getAMScript",
+            json!({"realm": "alpha", "scriptId": "."}),
+            "scriptId",
+        ),
+        (
+            "createOidcApp",
+            json!({"realm": "alpha", "name": "App", "clientId": ".", "owners": [{"_ref": "managed/alpha_user/u1"}]}),
+            "clientId",
+        ),
+    ];
+    for (tool, args, field) in cases {
+        assert_rejected(
+            &env,
+            tool,
+            args,
+            &format!(
+                "{field}: '.' is not a usable path segment: a lone dot means the enclosing path"
+            ),
+        )
+        .await;
+    }
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use percent_encoding::utf8_percent_encode;
 use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::Method;
 use serde_json::Value;
@@ -15,22 +15,10 @@ use crate::activity::{now_rfc3339, ActivityBus, ActivityEvent};
 use crate::config::TenantUrl;
 use crate::secret::AccessToken;
 use crate::text::{body_head, cap, ERROR_BODY_LIMIT};
-use crate::validate::encode_segment;
+use crate::validate::{encode_segment, URI_COMPONENT};
 
 /// The exact User-Agent of every upstream request (admins filter audit logs on it).
 pub const USER_AGENT: &str = concat!("aic-mcp-server/", env!("CARGO_PKG_VERSION"));
-
-/// What `encodeURIComponent` leaves unencoded: ASCII alphanumerics and `-_.!~*'()`.
-const URI_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'!')
-    .remove(b'~')
-    .remove(b'*')
-    .remove(b'\'')
-    .remove(b'(')
-    .remove(b')');
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);

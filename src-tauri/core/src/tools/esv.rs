@@ -26,14 +26,6 @@ const DELETE_VERSION: &str = "protocol=1.0,resource=1.0";
 const MAX_ID_CHARS: usize = 124;
 const MAX_DESCRIPTION_CHARS: usize = 1000;
 
-/// D− Id+ OW
-const SET: Hints = Hints {
-    read_only: None,
-    destructive: Some(false),
-    idempotent: Some(true),
-    open_world: Some(true),
-};
-
 /// The family's tools, in registration order.
 pub fn tools() -> Vec<ToolDef> {
     vec![
@@ -76,7 +68,7 @@ pub fn tools() -> Vec<ToolDef> {
                 title: "Set Environment Variable (ESV)",
                 description: "Create an environment variable (ESV) or overwrite its value and description. Pass the value as a native JSON value, not as a JSON-encoded string; the tool serialises and base64-encodes it: a string for type 'string', an array for 'array' (for example [\"https://app.example.com\", \"https://admin.example.com\"]), an object for 'object' (for example {\"enabled\": true}), true or false for 'bool', an integer for 'int', a number for 'number'. Prefer 'array' over 'list' (a legacy comma-separated text; an array value is joined with commas). The type of an existing variable cannot be changed: delete it and create it again instead. Ids start with 'esv-' followed by lower-case letters, digits, '_' or '-', at most 124 characters in all, for example esv-max-sessions. Changes take effect after the tenant's pods restart.",
                 scopes: ESV_UPDATE,
-                hints: SET,
+                hints: Hints::IDEMPOTENT_WRITE,
                 container: true,
             },
             set_variable,
@@ -216,15 +208,13 @@ pub struct QueryArgs {
 impl Args for QueryArgs {
     fn validate(&self) -> validate::Result {
         if let Some(t) = &self.query_term {
-            validate::max_chars("queryTerm", t, 100)?;
-            validate::no_control("queryTerm", t)?;
+            validate::text("queryTerm", t, 100)?;
         }
         if let Some(n) = self.page_size {
             validate::range("pageSize", n, 1, 100)?;
         }
         if let Some(c) = &self.paged_results_cookie {
-            validate::max_chars("pagedResultsCookie", c, 4096)?;
-            validate::no_control("pagedResultsCookie", c)?;
+            validate::text("pagedResultsCookie", c, 4096)?;
         }
         if let Some(s) = &self.sort_keys {
             validate::field_list("sortKeys", s, 200)?;
@@ -340,13 +330,13 @@ fn esv_id_rule(id: &str) -> validate::Result {
     }
     let shown: String = id.chars().take(80).collect();
     let ellipsis = if id.chars().count() > 80 { "…" } else { "" };
-    Err(ValidationError {
-        field: "variableId".into(),
-        message: format!(
+    Err(ValidationError::new(
+        "variableId",
+        format!(
             "Invalid variable ID '{}{ellipsis}': an ESV id is 'esv-' followed by 1 to 120 lower-case letters, digits, '_' or '-' (^esv-[a-z0-9_-]{{1,120}}$, at most 124 characters), for example esv-max-sessions",
             shown.escape_debug()
         ),
-    })
+    ))
 }
 
 fn json_kind(v: &Value) -> &'static str {
@@ -379,12 +369,7 @@ fn is_integral(n: &Number) -> bool {
 /// for example, the quoted text "\"42\"" in an int variable, or "[object Object]").
 fn value_matches_type(value: &Value, kind: ExpressionType) -> validate::Result {
     let ty = kind.as_str();
-    let bad = |message: String| {
-        Err(ValidationError {
-            field: "value".into(),
-            message,
-        })
-    };
+    let bad = |message: String| Err(ValidationError::new("value", message));
     if value.is_null() {
         return bad(format!(
             "must not be null; pass the variable's value as a native JSON value of type '{ty}'"

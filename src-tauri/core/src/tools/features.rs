@@ -6,33 +6,14 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::managed_objects::NoArgs;
+use super::common::{NoArgs, AM21, AM_IDM, IDM};
 use super::{failure, format_success, pretty, tool, Args, CallCtx, Hints, Meta, Realm, ToolDef};
 use crate::tenant::{ApiRequest, ApiResponse, TenantError};
 use crate::validate::{self, ValidationError};
 
-const IDM: &[&str] = &["fr:idm:*"];
-const AM_IDM: &[&str] = &["fr:am:*", "fr:idm:*"];
 const FEATURES: &str = "/openidm/feature";
-/// `Accept-API-Version` of the realm OAuth2 provider probe.
-const AM21: &str = "protocol=2.1,resource=1.0";
 /// The IDM feature that is one of the three AI Agents components.
 const AI_AGENT_FEATURE: &str = "aiagent";
-
-/// D+ Id+ OW
-const DESTRUCTIVE_IDEMPOTENT: Hints = Hints {
-    read_only: None,
-    destructive: Some(true),
-    idempotent: Some(true),
-    open_world: Some(true),
-};
-/// D+ Id− OW
-const DESTRUCTIVE_NOT_IDEMPOTENT: Hints = Hints {
-    read_only: None,
-    destructive: Some(true),
-    idempotent: Some(false),
-    open_world: Some(true),
-};
 
 /// The family's tools, in registration order.
 pub fn tools() -> Vec<ToolDef> {
@@ -43,7 +24,7 @@ pub fn tools() -> Vec<ToolDef> {
                 title: "Enable AI Agents (End-to-End)",
                 description: "Enable AI Agents across the whole platform in one step: installs the IDM 'aiagent' feature and turns AI agents on in the AM OAuth2 provider of the alpha and bravo realms. This is one-way: the IDM installation cannot be undone by this or any other tool. It is safe to run again, which also finishes or repairs a partial installation. Check the result with listFeatures (the 'AI Agents' entry).",
                 scopes: AM_IDM,
-                hints: DESTRUCTIVE_IDEMPOTENT,
+                hints: Hints::DESTRUCTIVE_IDEMPOTENT,
                 container: true,
             },
             enable_ai_agent,
@@ -54,7 +35,7 @@ pub fn tools() -> Vec<ToolDef> {
                 title: "Install IDM Feature",
                 description: "Install an IDM feature, for example 'password/timestamps' or 'indexed/strings/6thru20'. This is one-way: an installed feature cannot be uninstalled. Run validateIdmFeature first to check that the feature can be installed, and use listFeatures to see the available features and which are already installed. To turn on AI Agents use enableAiAgent instead, which also configures AM; installing 'aiagent' here only installs the IDM part.",
                 scopes: IDM,
-                hints: DESTRUCTIVE_NOT_IDEMPOTENT,
+                hints: Hints::DESTRUCTIVE_NOT_IDEMPOTENT,
                 container: true,
             },
             install_feature,
@@ -98,13 +79,13 @@ fn feature_name_rule(field: &str, value: &str) -> validate::Result {
     });
     if !well_formed {
         let shown: String = value.chars().take(80).collect();
-        return Err(ValidationError {
-            field: field.to_string(),
-            message: format!(
+        return Err(ValidationError::new(
+            field,
+            format!(
                 "'{}' is not a valid feature name: use letters, digits, '_' and '-', with single '/' between parts (for example password/timestamps)",
                 shown.escape_debug()
             ),
-        });
+        ));
     }
     Ok(())
 }

@@ -3,7 +3,7 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::managed_objects::NoArgs;
+use super::common::NoArgs;
 use super::{failure, format_success, tool, Args, CallCtx, Hints, Meta, ToolDef};
 use crate::tenant::ApiRequest;
 use crate::validate;
@@ -105,12 +105,10 @@ impl Args for QueryLogsArgs {
             )?;
         }
         if let Some(f) = &self.query_filter {
-            validate::max_chars("queryFilter", f, 2000)?;
-            validate::no_control("queryFilter", f)?;
+            validate::text("queryFilter", f, 2000)?;
         }
         if let Some(c) = &self.paged_results_cookie {
-            validate::max_chars("pagedResultsCookie", c, 4096)?;
-            validate::no_control("pagedResultsCookie", c)?;
+            validate::text("pagedResultsCookie", c, 4096)?;
         }
         if let Some(n) = self.page_size {
             validate::range("pageSize", n, 1, 1000)?;

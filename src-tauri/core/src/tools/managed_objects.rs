@@ -3,15 +3,13 @@
 //! schema service.
 
 use schemars::JsonSchema;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
+use super::common::{filter_or_all, plain_text, some_value, NoArgs, CONFIG_MANAGED, IDM};
 use super::{failure, format_success, pretty, tool, Args, CallCtx, Hints, Meta, ToolDef};
 use crate::tenant::{ApiRequest, TenantError};
 use crate::validate;
-
-const IDM: &[&str] = &["fr:idm:*"];
-const CONFIG_MANAGED: &str = "/openidm/config/managed";
 
 /// The family's tools, in registration order.
 pub fn tools() -> Vec<ToolDef> {
@@ -140,12 +138,15 @@ pub fn tools() -> Vec<ToolDef> {
     ]
 }
 
-fn some_value<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
-    Value::deserialize(d).map(Some)
+/// `objectType` of every tool that takes a managed object type: a type name (IDM's
+/// identifier grammar), so nothing but a type can reach the path.
+fn object_type_rule(value: &str) -> validate::Result {
+    validate::managed_type("objectType", value)
 }
 
-fn object_type_rule(value: &str) -> validate::Result {
-    validate::safe_segment("objectType", value)
+/// `/openidm/managed/{objectType}`: the objects of one type.
+fn type_request(method: fn(&str) -> ApiRequest, object_type: &str) -> ApiRequest {
+    method("/openidm/managed").seg(object_type)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -263,27 +264,17 @@ async fn create_object(ctx: CallCtx, a: CreateObjectArgs) -> Result<String, Stri
     const PREFIX: &str = "Failed to create managed object";
     let r = ctx
         .send(
-            ApiRequest::post("/openidm/managed")
-                .seg(&a.object_type)
+            type_request(ApiRequest::post, &a.object_type)
                 .query_literal("_action=create")
                 .json(Value::Object(a.object_data)),
         )
         .await
         .map_err(|e| failure(PREFIX, e))?;
-    let id = r.body.get("_id").map(display_value).unwrap_or_default();
+    let id = r.body.get("_id").map(plain_text).unwrap_or_default();
     Ok(format_success(
         &Value::String(format!("Created managed object {id}")),
         &r.transaction_id,
     ))
-}
-
-/// A JSON value as JavaScript's template literal would print it.
-fn display_value(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => "null".into(),
-        other => other.to_string(),
-    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -411,11 +402,7 @@ impl Args for ObjectRefArgs {
 
 async fn delete_object(ctx: CallCtx, a: ObjectRefArgs) -> Result<String, String> {
     let r = ctx
-        .send(
-            ApiRequest::delete("/openidm/managed")
-                .seg(&a.object_type)
-                .seg(&a.object_id),
-        )
+        .send(type_request(ApiRequest::delete, &a.object_type).seg(&a.object_id))
         .await
         .map_err(|e| failure("Failed to delete managed object", e))?;
     Ok(format_success(
@@ -429,11 +416,7 @@ async fn delete_object(ctx: CallCtx, a: ObjectRefArgs) -> Result<String, String>
 
 async fn get_object(ctx: CallCtx, a: ObjectRefArgs) -> Result<String, String> {
     let r = ctx
-        .send(
-            ApiRequest::get("/openidm/managed")
-                .seg(&a.object_type)
-                .seg(&a.object_id),
-        )
+        .send(type_request(ApiRequest::get, &a.object_type).seg(&a.object_id))
         .await
         .map_err(|e| failure("Failed to retrieve managed object", e))?;
     Ok(format_success(&r.body, &r.transaction_id))
@@ -485,11 +468,6 @@ async fn get_schema(ctx: CallCtx, a: GetSchemaArgs) -> Result<String, String> {
 
 // ---------------------------------------------------------------------------------------
 
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct NoArgs {}
-
-impl Args for NoArgs {}
-
 async fn list_types(ctx: CallCtx, _: NoArgs) -> Result<String, String> {
     let (config, _) = managed_config(&ctx)
         .await
@@ -508,7 +486,9 @@ pub enum DefinitionOp {
     Replace,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+// One operation of `patchManagedObjectDefinition`; sent with `field` rebased on the
+// type's entry in the managed configuration. Not a doc comment (see PatchOperation).
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[schemars(inline)]
 pub struct DefinitionOperation {
     /// add, remove or replace.
@@ -517,7 +497,11 @@ pub struct DefinitionOperation {
     /// /schema/properties/email or /schema/required/-.
     field: String,
     /// The new value (add and replace).
-    #[serde(default, deserialize_with = "some_value")]
+    #[serde(
+        default,
+        deserialize_with = "some_value",
+        skip_serializing_if = "Option::is_none"
+    )]
     value: Option<Value>,
 }
 
@@ -536,19 +520,19 @@ impl Args for PatchDefinitionArgs {
         validate::identifier("objectName", &self.object_name)?;
         for (i, op) in self.operations.iter().enumerate() {
             if !op.field.starts_with('/') {
-                return Err(validate::ValidationError {
-                    field: format!("operations[{i}].field"),
-                    message: format!(
+                return Err(validate::ValidationError::new(
+                    format!("operations[{i}].field"),
+                    format!(
                         "'{}' must be a path starting with '/', for example /schema/properties/email",
                         op.field
                     ),
-                });
+                ));
             }
             if op.operation != DefinitionOp::Remove && op.value.is_none() {
-                return Err(validate::ValidationError {
-                    field: format!("operations[{i}].value"),
-                    message: "is required for add and replace".into(),
-                });
+                return Err(validate::ValidationError::new(
+                    format!("operations[{i}].value"),
+                    "is required for add and replace",
+                ));
             }
         }
         Ok(())
@@ -619,25 +603,17 @@ async fn patch_definition(ctx: CallCtx, a: PatchDefinitionArgs) -> Result<String
             ));
         }
     }
-    let body: Vec<Value> = a
-        .operations
-        .iter()
-        .map(|op| {
-            let mut m = Map::new();
-            m.insert(
-                "operation".into(),
-                serde_json::to_value(op.operation).unwrap_or(Value::Null),
-            );
+    let mut body = Vec::with_capacity(a.operations.len());
+    for op in &a.operations {
+        let mut v = serde_json::to_value(op).map_err(|e| failure(PREFIX, e))?;
+        if let Some(m) = v.as_object_mut() {
             m.insert(
                 "field".into(),
                 Value::String(format!("/objects/{index}{}", op.field)),
             );
-            if let Some(v) = &op.value {
-                m.insert("value".into(), v.clone());
-            }
-            Value::Object(m)
-        })
-        .collect();
+        }
+        body.push(v);
+    }
     let r = ctx
         .send(
             ApiRequest::patch(CONFIG_MANAGED)
@@ -702,25 +678,25 @@ pub struct PatchRelationshipArgs {
 
 impl Args for PatchRelationshipArgs {
     fn validate(&self) -> validate::Result {
-        validate::safe_segment("objectType", &self.object_type)?;
+        object_type_rule(&self.object_type)?;
         validate::safe_segment("propertyName", &self.property_name)?;
         if !self.property_name.starts_with("custom_") {
-            return Err(validate::ValidationError {
-                field: "propertyName".into(),
-                message: format!(
+            return Err(validate::ValidationError::new(
+                "propertyName",
+                format!(
                     "'{}' must start with 'custom_'; only custom relationship properties can be changed",
                     self.property_name
                 ),
-            });
+            ));
         }
         if self.action != RelationshipAction::Remove && self.property_definition.is_none() {
-            return Err(validate::ValidationError {
-                field: "propertyDefinition".into(),
-                message: format!(
+            return Err(validate::ValidationError::new(
+                "propertyDefinition",
+                format!(
                     "must be supplied for action '{}' (the complete relationship property definition)",
                     self.action.as_str()
                 ),
-            });
+            ));
         }
         Ok(())
     }
@@ -781,7 +757,9 @@ pub enum PatchOp {
     Test,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+// One operation of `patchManagedObject`, sent as given (keys the caller added are dropped).
+// Not a doc comment: schemars would publish it in the tool's schema.
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[schemars(inline)]
 pub struct PatchOperation {
     /// add, remove, replace, move, copy or test.
@@ -789,9 +767,14 @@ pub struct PatchOperation {
     /// JSON-pointer-style path of the field, for example /mail or /givenName.
     field: String,
     /// The value (add, replace, test).
-    #[serde(default, deserialize_with = "some_value")]
+    #[serde(
+        default,
+        deserialize_with = "some_value",
+        skip_serializing_if = "Option::is_none"
+    )]
     value: Option<Value>,
     /// The source path (move, copy), for example /description.
+    #[serde(skip_serializing_if = "Option::is_none")]
     from: Option<String>,
 }
 
@@ -819,18 +802,18 @@ impl Args for PatchObjectArgs {
         object_type_rule(&self.object_type)?;
         validate::safe_segment("objectId", &self.object_id)?;
         if self.revision.trim().is_empty() {
-            return Err(validate::ValidationError {
-                field: "revision".into(),
-                message: "must not be empty or whitespace only".into(),
-            });
+            return Err(validate::ValidationError::new(
+                "revision",
+                "must not be empty or whitespace only",
+            ));
         }
         validate::no_control("revision", &self.revision)?;
         for (i, op) in self.operations.iter().enumerate() {
             if matches!(op.operation, PatchOp::Move | PatchOp::Copy) && op.from.is_none() {
-                return Err(validate::ValidationError {
-                    field: format!("operations[{i}].from"),
-                    message: "is required for move and copy".into(),
-                });
+                return Err(validate::ValidationError::new(
+                    format!("operations[{i}].from"),
+                    "is required for move and copy",
+                ));
             }
         }
         Ok(())
@@ -838,36 +821,18 @@ impl Args for PatchObjectArgs {
 }
 
 async fn patch_object(ctx: CallCtx, a: PatchObjectArgs) -> Result<String, String> {
-    let body: Vec<Value> = a
-        .operations
-        .iter()
-        .map(|op| {
-            let mut m = Map::new();
-            m.insert(
-                "operation".into(),
-                serde_json::to_value(op.operation).unwrap_or(Value::Null),
-            );
-            m.insert("field".into(), Value::String(op.field.clone()));
-            if let Some(v) = &op.value {
-                m.insert("value".into(), v.clone());
-            }
-            if let Some(from) = &op.from {
-                m.insert("from".into(), Value::String(from.clone()));
-            }
-            Value::Object(m)
-        })
-        .collect();
+    const PREFIX: &str = "Failed to patch managed object";
+    let body = serde_json::to_value(&a.operations).map_err(|e| failure(PREFIX, e))?;
     let r = ctx
         .send(
-            ApiRequest::patch("/openidm/managed")
-                .seg(&a.object_type)
+            type_request(ApiRequest::patch, &a.object_type)
                 .seg(&a.object_id)
                 .if_match(&a.revision)
-                .json(Value::Array(body)),
+                .json(body),
         )
         .await
-        .map_err(|e| failure("Failed to patch managed object", e))?;
-    let rev = r.body.get("_rev").map(display_value).unwrap_or_default();
+        .map_err(|e| failure(PREFIX, e))?;
+    let rev = r.body.get("_rev").map(plain_text).unwrap_or_default();
     Ok(format_success(
         &Value::String(format!(
             "Patched managed object {}. New revision: {rev}",
@@ -908,15 +873,13 @@ impl Args for QueryArgs {
     fn validate(&self) -> validate::Result {
         object_type_rule(&self.object_type)?;
         if let Some(f) = &self.query_filter {
-            validate::max_chars("queryFilter", f, 1000)?;
-            validate::no_control("queryFilter", f)?;
+            validate::text("queryFilter", f, 1000)?;
         }
         if let Some(n) = self.page_size {
             validate::range("pageSize", n, 1, 250)?;
         }
         if let Some(c) = &self.paged_results_cookie {
-            validate::max_chars("pagedResultsCookie", c, 4096)?;
-            validate::no_control("pagedResultsCookie", c)?;
+            validate::text("pagedResultsCookie", c, 4096)?;
         }
         if let Some(s) = &self.sort_keys {
             validate::field_list("sortKeys", s, 500)?;
@@ -929,14 +892,9 @@ impl Args for QueryArgs {
 }
 
 async fn query_objects(ctx: CallCtx, a: QueryArgs) -> Result<String, String> {
-    let filter = a
-        .query_filter
-        .as_deref()
-        .filter(|f| !f.is_empty())
-        .unwrap_or("true");
+    let filter = filter_or_all(a.query_filter.as_deref());
     let page_size = a.page_size.unwrap_or(50).min(250).to_string();
-    let mut req = ApiRequest::get("/openidm/managed")
-        .seg(&a.object_type)
+    let mut req = type_request(ApiRequest::get, &a.object_type)
         .query("_queryFilter", filter)
         .query("_pageSize", &page_size)
         .query("_totalPagedResultsPolicy", "EXACT");
@@ -992,6 +950,28 @@ mod tests {
             vec![("alpha_role".to_string(), vec!["members".to_string()])]
         );
         assert!(referencing_types(&config, "alpha_group").is_empty());
+    }
+
+    #[test]
+    fn patch_operations_are_sent_as_given_in_key_order() {
+        let ops: Vec<PatchOperation> = serde_json::from_value(json!([
+            {"from": "/a", "field": "/b", "operation": "move", "extra": 1},
+            {"value": null, "field": "/c", "operation": "replace"},
+            {"field": "/d", "operation": "remove"},
+        ]))
+        .expect("ops");
+        assert_eq!(
+            serde_json::to_string(&ops).expect("json"),
+            r#"[{"operation":"move","field":"/b","from":"/a"},{"operation":"replace","field":"/c","value":null},{"operation":"remove","field":"/d"}]"#
+        );
+        let op: DefinitionOperation = serde_json::from_value(
+            json!({"value": {"type": "string"}, "field": "/x", "operation": "add"}),
+        )
+        .expect("op");
+        assert_eq!(
+            serde_json::to_string(&op).expect("json"),
+            r#"{"operation":"add","field":"/x","value":{"type":"string"}}"#
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! validated before anything is sent) and an async body that returns the result text.
 
 pub mod applications;
+mod common;
 pub mod esv;
 pub mod features;
 pub mod journeys;
@@ -62,6 +63,35 @@ impl Hints {
         destructive: Some(true),
         idempotent: None,
         open_world: Some(true),
+    };
+    /// D− Id+ OW: writes whose repetition leaves the same state (upserts, updates,
+    /// setting a default).
+    pub const IDEMPOTENT_WRITE: Hints = Hints {
+        read_only: None,
+        destructive: Some(false),
+        idempotent: Some(true),
+        open_world: Some(true),
+    };
+    /// D+ Id+ OW
+    pub const DESTRUCTIVE_IDEMPOTENT: Hints = Hints {
+        read_only: None,
+        destructive: Some(true),
+        idempotent: Some(true),
+        open_world: Some(true),
+    };
+    /// D+ Id− OW
+    pub const DESTRUCTIVE_NOT_IDEMPOTENT: Hints = Hints {
+        read_only: None,
+        destructive: Some(true),
+        idempotent: Some(false),
+        open_world: Some(true),
+    };
+    /// RO without OW: the tool sends no request.
+    pub const LOCAL_READ: Hints = Hints {
+        read_only: Some(true),
+        destructive: None,
+        idempotent: None,
+        open_world: None,
     };
 }
 

@@ -10,11 +10,11 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::common::AM;
 use super::{failure, format_success, tool, Args, CallCtx, Hints, Meta, Realm, ToolDef};
 use crate::tenant::{ApiRequest, ApiResponse};
 use crate::validate::{self, ValidationError};
 
-const AM: &[&str] = &["fr:am:*"];
 /// `Accept-API-Version` of the script read in `getAMScript`.
 const V10: &str = "protocol=1.0,resource=1.0";
 /// `Accept-API-Version` of script list, create, update (its GET and PUT), delete, contexts.
@@ -34,14 +34,6 @@ const MAX_DESCRIPTION: usize = 4000;
 const MAX_SOURCE: usize = 1_000_000;
 
 const NO_UPDATES: &str = "No updates provided. Specify at least one of: name, description, script";
-
-/// Update: replaces the script's fields with the given values (D− Id+ OW).
-const UPDATE: Hints = Hints {
-    read_only: None,
-    destructive: Some(false),
-    idempotent: Some(true),
-    open_world: Some(true),
-};
 
 /// This module's tools (any order: the registry sorts the AM family).
 pub fn tools() -> Vec<ToolDef> {
@@ -108,7 +100,7 @@ pub fn tools() -> Vec<ToolDef> {
                 title: "Update AM Script",
                 description: "Change an existing AM script's name, description and/or JavaScript source, by id (as listScripts shows it). Give at least one of them; fields not given keep their values. Pass the full new plain JavaScript source in 'script' (it replaces the whole source; the tool base64-encodes it). Check getScriptedDecisionNodeBindings for the bindings a decision-node script may use. Journeys that use the script run the new version at once.",
                 scopes: AM,
-                hints: UPDATE,
+                hints: Hints::IDEMPOTENT_WRITE,
                 container: false,
             },
             update_script,
@@ -134,13 +126,6 @@ fn script_request(method: fn(&str) -> ApiRequest, realm: Realm, id: &str) -> Api
     method(&scripts_path(realm)).seg(id)
 }
 
-fn invalid(field: &str, message: impl Into<String>) -> ValidationError {
-    ValidationError {
-        field: field.to_string(),
-        message: message.into(),
-    }
-}
-
 fn script_id_rule(id: &str) -> validate::Result {
     validate::safe_segment("scriptId", id)?;
     validate::max_chars("scriptId", id, MAX_ID)
@@ -149,10 +134,12 @@ fn script_id_rule(id: &str) -> validate::Result {
 fn name_rule(name: &str) -> validate::Result {
     validate::min_chars("name", name, 1)?;
     if name.trim().is_empty() {
-        return Err(invalid("name", "must not be blank or whitespace only"));
+        return Err(ValidationError::new(
+            "name",
+            "must not be blank or whitespace only",
+        ));
     }
-    validate::max_chars("name", name, MAX_NAME)?;
-    validate::no_control("name", name)
+    validate::text("name", name, MAX_NAME)
 }
 
 fn description_rule(description: &str) -> validate::Result {
@@ -516,7 +503,15 @@ mod tests {
             .iter()
             .all(|t| !t.container && t.scopes == ["fr:am:*"]));
         let update = &tools[5];
-        assert_eq!(update.hints, UPDATE);
+        assert_eq!(
+            update.hints,
+            Hints {
+                read_only: None,
+                destructive: Some(false),
+                idempotent: Some(true),
+                open_world: Some(true),
+            }
+        );
         assert_eq!(
             update.input_schema["required"],
             json!(["realm", "scriptId"])

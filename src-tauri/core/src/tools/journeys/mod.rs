@@ -11,69 +11,34 @@
 //! `nodes`/`entryNodeId` before reading anything; error categories come from the HTTP
 //! status rather than from substrings of the error text.
 
+mod graph;
+
 use std::collections::HashMap;
-use std::marker::PhantomData;
 
 use futures::stream::{self, StreamExt};
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use schemars::JsonSchema;
-use serde::de::{MapAccess, Visitor};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use serde_json::{json, Map, Number, Value};
 
+use self::graph::{
+    graph_rules, is_uuid, name_rule, node_reads, page_child_reads, segment_rule, structure_errors,
+    transform, with_child_ids, NodeDef, Ordered, Read, MAX_NAME, MAX_NODES, MAX_TEXT,
+};
+use super::common::{am_headers, AM};
 use super::{failure, format_success, pretty, tool, Args, CallCtx, Hints, Meta, Realm, ToolDef};
 use crate::tenant::{ApiRequest, ApiResponse, TenantError};
 use crate::validate::{self, ValidationError};
 
-const AM: &[&str] = &["fr:am:*"];
-/// `Accept-API-Version` of trees and nodes.
-const AM21: &str = "protocol=2.1,resource=1.0";
 /// `Accept-API-Version` of the realm authentication config.
 const V10: &str = "protocol=1.0,resource=1.0";
 /// Fields of `listJourneys` (form-encoded: the commas become `%2C`).
 const LIST_FIELDS: &str = "_id,description,identityResource,uiConfig,nodes,enabled,mustRun,maximumSessionTime,maximumIdleTime";
-/// The success terminal of every journey.
-pub const SUCCESS_NODE: &str = "70e691a5-1e33-4ac3-a356-e7b6d60d92e0";
-/// The failure terminal of every journey.
-pub const FAILURE_NODE: &str = "e301438c-0bd0-429c-ab0c-66126501069a";
 /// Concurrent node requests of one call, unless `AIC_FANOUT_LIMIT` says otherwise (1 = one
 /// request at a time).
 const DEFAULT_FANOUT: usize = 8;
 const MAX_FANOUT: usize = 32;
-/// Longest journey name, node id, node type, outcome id or target accepted.
-const MAX_NAME: usize = 256;
-/// Longest description or display name accepted.
-const MAX_TEXT: usize = 4096;
-/// Most nodes in one graph, node types in one details call, nodes in one batch delete.
-const MAX_NODES: usize = 500;
+/// Most node types in one details call.
 const MAX_TYPES: usize = 100;
-
-/// D− Id+ OW
-const UPSERT: Hints = Hints {
-    read_only: None,
-    destructive: Some(false),
-    idempotent: Some(true),
-    open_world: Some(true),
-};
-/// RO (no network)
-const LOCAL_READ: Hints = Hints {
-    read_only: Some(true),
-    destructive: None,
-    idempotent: None,
-    open_world: None,
-};
-
-/// What `encodeURIComponent` leaves unencoded: ASCII alphanumerics and `-_.!~*'()`.
-const URI_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'!')
-    .remove(b'~')
-    .remove(b'*')
-    .remove(b'\'')
-    .remove(b'(')
-    .remove(b')');
 
 /// This module's tools (any order: the registry sorts the AM family).
 pub fn tools() -> Vec<ToolDef> {
@@ -139,7 +104,7 @@ pub fn tools() -> Vec<ToolDef> {
                 title: "Create Journey",
                 description: "Create a journey from a simple graph, or overwrite it: this is an upsert, an existing journey with the same name is replaced. journeyData.nodes is keyed by node ids of your choice (readable ids such as \"login-page\" are turned into UUIDs, also for the _id of PageNode children; the mapping is returned as nodeIdMapping); each node has nodeType, displayName, connections (outcome id -> target node id, or \"success\"/\"failure\" for the journey's terminal nodes) and config. journeyData.entryNodeId names the first node. Example: {\"entryNodeId\": \"page\", \"nodes\": {\"page\": {\"nodeType\": \"PageNode\", \"displayName\": \"Sign in\", \"connections\": {\"outcome\": \"check\"}, \"config\": {\"nodes\": [{\"_id\": \"user\", \"nodeType\": \"ValidatedUsernameNode\", \"displayName\": \"Username\"}]}}, \"check\": {\"nodeType\": \"DataStoreDecisionNode\", \"displayName\": \"Check credentials\", \"connections\": {\"true\": \"success\", \"false\": \"failure\"}, \"config\": {}}}}. Use getNodeTypeDetails for each type's config and outcomes first.",
                 scopes: AM,
-                hints: UPSERT,
+                hints: Hints::IDEMPOTENT_WRITE,
                 container: false,
             },
             create_journey,
@@ -150,7 +115,7 @@ pub fn tools() -> Vec<ToolDef> {
                 title: "Update Journey",
                 description: "Update a journey: change its settings (description, identityResource, mustRun, innerTreeOnly, uiConfig, enabled, maximumSessionTime, maximumIdleTime in minutes) and/or replace its whole graph by giving nodes and entryNodeId together (same format as createJourney; readable ids become UUIDs and the mapping is returned). Settings not given keep their values; uiConfig replaces the whole object. Nodes that the new graph no longer uses are not deleted: remove them afterwards with deleteJourneyNodes.",
                 scopes: AM,
-                hints: UPSERT,
+                hints: Hints::IDEMPOTENT_WRITE,
                 container: false,
             },
             update_journey,
@@ -161,7 +126,7 @@ pub fn tools() -> Vec<ToolDef> {
                 title: "Update Journey Node",
                 description: "Replace the configuration of one node instance (identified by its node type and UUID). This is a full replacement: read the current config with getJourney (nodeData.configs), change what is needed and send the whole config, for example {\"script\": \"3f2e…\", \"outcomes\": [\"true\", \"false\"], \"outputs\": [\"*\"], \"inputs\": [\"*\"]}. Fails if the node does not exist.",
                 scopes: AM,
-                hints: UPSERT,
+                hints: Hints::IDEMPOTENT_WRITE,
                 container: false,
             },
             update_journey_node,
@@ -194,7 +159,7 @@ pub fn tools() -> Vec<ToolDef> {
                 title: "Set Default Journey",
                 description: "Make a journey the realm's default authentication journey (used when a sign-in names no journey). The admin authentication journey is kept. The journey's existence is not checked: check the name with listJourneys first.",
                 scopes: AM,
-                hints: UPSERT,
+                hints: Hints::IDEMPOTENT_WRITE,
                 container: false,
             },
             set_default_journey,
@@ -205,7 +170,7 @@ pub fn tools() -> Vec<ToolDef> {
                 title: "Get Journey Preview URL",
                 description: "Build the browser URL that runs a journey in the realm's hosted login pages, to try it out; without journeyName the realm's default journey. Sends no request.",
                 scopes: &[],
-                hints: LOCAL_READ,
+                hints: Hints::LOCAL_READ,
                 container: false,
             },
             get_preview_url,
@@ -215,36 +180,6 @@ pub fn tools() -> Vec<ToolDef> {
 
 // ---------------------------------------------------------------------------------------
 // Shared helpers
-
-fn invalid(field: &str, message: impl Into<String>) -> ValidationError {
-    ValidationError {
-        field: field.to_string(),
-        message: message.into(),
-    }
-}
-
-/// A journey name or node type: a path segment (contract §4.1), printable, bounded.
-fn segment_rule(field: &str, value: &str) -> validate::Result {
-    validate::safe_segment(field, value)?;
-    validate::max_chars(field, value, MAX_NAME)?;
-    validate::no_control(field, value)
-}
-
-/// A short identifier that is not a path segment (graph keys, outcome ids, targets).
-fn name_rule(field: &str, value: &str) -> validate::Result {
-    validate::min_chars(field, value, 1)?;
-    validate::max_chars(field, value, MAX_NAME)?;
-    validate::no_control(field, value)
-}
-
-/// 8-4-4-4-12 hexadecimal digits, any case.
-pub fn is_uuid(s: &str) -> bool {
-    s.len() == 36
-        && s.char_indices().all(|(i, c)| match i {
-            8 | 13 | 18 | 23 => c == '-',
-            _ => c.is_ascii_hexdigit(),
-        })
-}
 
 fn trees_path(realm: Realm) -> String {
     format!("/am/json/{realm}/realm-config/authentication/authenticationtrees/trees")
@@ -258,26 +193,21 @@ fn auth_config_path(realm: Realm) -> String {
     format!("/am/json/{realm}/realm-config/authentication")
 }
 
-/// "AM headers": API version 2.1 and a JSON content type, also on body-less requests.
-fn am(req: ApiRequest) -> ApiRequest {
-    req.api_version(AM21).json_content_type()
-}
-
 /// "Auth-config headers".
 fn auth_config(req: ApiRequest) -> ApiRequest {
     req.api_version(V10).json_content_type()
 }
 
 fn tree_request(method: fn(&str) -> ApiRequest, realm: Realm, name: &str) -> ApiRequest {
-    am(method(&trees_path(realm)).seg(name))
+    am_headers(method(&trees_path(realm)).seg(name))
 }
 
 fn node_request(method: fn(&str) -> ApiRequest, realm: Realm, ty: &str, id: &str) -> ApiRequest {
-    am(method(&nodes_path(realm)).seg(ty).seg(id))
+    am_headers(method(&nodes_path(realm)).seg(ty).seg(id))
 }
 
 fn type_action(realm: Realm, ty: &str, action: &'static str) -> ApiRequest {
-    am(ApiRequest::post(&nodes_path(realm)).seg(ty)).query_literal(action)
+    am_headers(ApiRequest::post(&nodes_path(realm)).seg(ty)).query_literal(action)
 }
 
 /// The error category of the journey tools, from the HTTP status.
@@ -317,240 +247,6 @@ async fn send_all(
     .await
 }
 
-/// A path segment read from the tenant (a node id or type) about to be used in a path.
-fn stored_segment(what: &str, value: &str) -> Result<(), String> {
-    validate::safe_segment(what, value).map_err(|e| {
-        format!(
-            "cannot use the stored {what} in a request path: {}",
-            e.message
-        )
-    })
-}
-
-/// An object whose key order is kept (journey graphs and connections).
-#[derive(Debug, Clone)]
-pub struct Ordered<T>(Vec<(String, T)>);
-
-impl<T> Ordered<T> {
-    fn get(&self, key: &str) -> Option<&T> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
-    }
-    fn contains(&self, key: &str) -> bool {
-        self.get(key).is_some()
-    }
-}
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for Ordered<T> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<T>(PhantomData<T>);
-        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
-            type Value = Ordered<T>;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("an object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut out: Vec<(String, T)> = Vec::new();
-                while let Some((k, v)) = map.next_entry::<String, T>()? {
-                    if let Some(slot) = out.iter_mut().find(|(key, _)| *key == k) {
-                        slot.1 = v;
-                    } else {
-                        out.push((k, v));
-                    }
-                }
-                Ok(Ordered(out))
-            }
-        }
-        d.deserialize_map(V(PhantomData))
-    }
-}
-
-/// One node of a journey graph.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-#[schemars(inline)]
-pub struct NodeDef {
-    /// The node type, for example "PageNode", "DataStoreDecisionNode" or
-    /// "ScriptedDecisionNode" (see listNodeTypes).
-    node_type: String,
-    /// The name shown in the journey editor, for example "Check credentials".
-    display_name: String,
-    /// Outcome id -> target: another node's id in this graph, or "success" / "failure",
-    /// for example {"true": "success", "false": "failure"}.
-    #[schemars(with = "HashMap<String, String>")]
-    connections: Ordered<String>,
-    /// The node's configuration (see getNodeTypeDetails), for example {} for a
-    /// DataStoreDecisionNode or {"nodes": [...]} for a PageNode.
-    config: Map<String, Value>,
-}
-
-/// The graph checks shared by createJourney and updateJourney (argument level).
-fn graph_rules(prefix: &str, entry: &str, nodes: &Ordered<NodeDef>) -> validate::Result {
-    name_rule(&format!("{prefix}entryNodeId"), entry)?;
-    if nodes.0.len() > MAX_NODES {
-        return Err(invalid(
-            &format!("{prefix}nodes"),
-            format!("has {} nodes; the limit is {MAX_NODES}", nodes.0.len()),
-        ));
-    }
-    for (key, node) in &nodes.0 {
-        let field = format!("{prefix}nodes.{key}");
-        name_rule(&field, key)?;
-        segment_rule(&format!("{field}.nodeType"), &node.node_type)?;
-        validate::max_chars(
-            &format!("{field}.displayName"),
-            &node.display_name,
-            MAX_TEXT,
-        )?;
-        for (outcome, target) in &node.connections.0 {
-            name_rule(&format!("{field}.connections"), outcome)?;
-            name_rule(&format!("{field}.connections.{outcome}"), target)?;
-        }
-    }
-    Ok(())
-}
-
-/// The structure errors of a graph (contract: all collected, joined by "; ").
-fn structure_errors(entry: &str, nodes: &Ordered<NodeDef>) -> Option<String> {
-    let mut errors = Vec::new();
-    if !nodes.contains(entry) {
-        errors.push(format!(
-            "entryNodeId \"{entry}\" does not reference a valid node"
-        ));
-    }
-    for (key, node) in &nodes.0 {
-        for (outcome, target) in &node.connections.0 {
-            if target == key {
-                errors.push(format!(
-                    "Node \"{key}\" outcome \"{outcome}\" cannot connect to itself"
-                ));
-                continue;
-            }
-            let alias =
-                target.eq_ignore_ascii_case("success") || target.eq_ignore_ascii_case("failure");
-            if !alias && !nodes.contains(target) {
-                errors.push(format!(
-                    "Node \"{key}\" outcome \"{outcome}\" references unknown target \"{target}\""
-                ));
-            }
-        }
-    }
-    if errors.is_empty() {
-        None
-    } else {
-        Some(format!("Invalid journey structure: {}", errors.join("; ")))
-    }
-}
-
-fn fresh_uuid() -> String {
-    uuid::Uuid::new_v4().to_string()
-}
-
-fn page_children(node: &NodeDef) -> Option<&Vec<Value>> {
-    if node.node_type != "PageNode" {
-        return None;
-    }
-    node.config.get("nodes").and_then(Value::as_array)
-}
-
-/// The transformed graph: the tree body's core and the id mapping.
-struct Transformed {
-    core: Map<String, Value>,
-    mapping: Map<String, Value>,
-}
-
-/// Turns the caller's graph into AM's tree shape (contract §3.7 "Transformation"), with
-/// the mapping applied to PageNode children as well.
-fn transform(journey_name: &str, entry: &str, nodes: &Ordered<NodeDef>) -> Transformed {
-    let mut ids: Vec<(String, String)> = Vec::new();
-    let map_id = |ids: &mut Vec<(String, String)>, key: &str| {
-        if !ids.iter().any(|(k, _)| k == key) {
-            let id = if is_uuid(key) {
-                key.to_string()
-            } else {
-                fresh_uuid()
-            };
-            ids.push((key.to_string(), id));
-        }
-    };
-    for (key, _) in &nodes.0 {
-        map_id(&mut ids, key);
-    }
-    for (_, node) in &nodes.0 {
-        for child in page_children(node).into_iter().flatten() {
-            if let Some(id) = child.get("_id").and_then(Value::as_str) {
-                map_id(&mut ids, id);
-            }
-        }
-    }
-    let lookup = |key: &str| -> Option<String> {
-        ids.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
-    };
-    let resolve = |target: &str| -> String {
-        if target.eq_ignore_ascii_case("success") {
-            SUCCESS_NODE.to_string()
-        } else if target.eq_ignore_ascii_case("failure") {
-            FAILURE_NODE.to_string()
-        } else {
-            lookup(target).unwrap_or_else(|| target.to_string())
-        }
-    };
-    let mut out_nodes = Map::new();
-    for (key, node) in &nodes.0 {
-        let id = lookup(key).unwrap_or_else(|| key.clone());
-        let connections: Map<String, Value> = node
-            .connections
-            .0
-            .iter()
-            .map(|(o, t)| (o.clone(), Value::String(resolve(t))))
-            .collect();
-        let mut config = node.config.clone();
-        config.insert("_id".into(), Value::String(id.clone()));
-        if node.node_type == "PageNode" {
-            if let Some(Value::Array(children)) = config.get_mut("nodes") {
-                for child in children.iter_mut() {
-                    if let Value::Object(c) = child {
-                        let new_id = match c.get("_id") {
-                            Some(Value::String(old)) => lookup(old).unwrap_or_else(|| old.clone()),
-                            Some(other) => match other {
-                                Value::Null => fresh_uuid(),
-                                _ => continue,
-                            },
-                            None => fresh_uuid(),
-                        };
-                        c.insert("_id".into(), Value::String(new_id));
-                    }
-                }
-            }
-        }
-        out_nodes.insert(
-            id,
-            json!({
-                "nodeType": node.node_type,
-                "displayName": node.display_name,
-                "connections": connections,
-                "config": config,
-            }),
-        );
-    }
-    let mut core = Map::new();
-    core.insert("_id".into(), Value::String(journey_name.to_string()));
-    core.insert("entryNodeId".into(), Value::String(resolve(entry)));
-    core.insert("nodes".into(), Value::Object(out_nodes));
-    core.insert(
-        "staticNodes".into(),
-        json!({
-            "startNode": {"x": 50, "y": 250},
-            SUCCESS_NODE: {"x": 550, "y": 150},
-            FAILURE_NODE: {"x": 550, "y": 350},
-        }),
-    );
-    let mapping = ids
-        .into_iter()
-        .map(|(k, v)| (k, Value::String(v)))
-        .collect();
-    Transformed { core, mapping }
-}
-
 // ---------------------------------------------------------------------------------------
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -565,7 +261,7 @@ impl Args for RealmArgs {}
 async fn list_journeys(ctx: CallCtx, a: RealmArgs) -> Result<String, String> {
     let realm = a.realm;
     let prefix = format!("Failed to list journeys in realm \"{realm}\"");
-    let trees = am(ApiRequest::get(&trees_path(realm)))
+    let trees = am_headers(ApiRequest::get(&trees_path(realm)))
         .query("_queryFilter", "true")
         .query("_pageSize", "-1")
         .query("_fields", LIST_FIELDS);
@@ -610,45 +306,29 @@ impl Args for JourneyArgs {
     }
 }
 
-/// One request of getJourney's fan-out.
-#[derive(Debug, Clone)]
-enum Fetch {
-    Schema(String),
-    Config { id: String, ty: String },
+/// The request of one read.
+fn read_request(realm: Realm, read: &Read) -> ApiRequest {
+    match read {
+        Read::Schema(ty) => type_action(realm, ty, "_action=schema").json(json!({})),
+        Read::Config { id, ty } => node_request(ApiRequest::get, realm, ty, id),
+    }
 }
 
-async fn fetch(
-    ctx: &CallCtx,
-    realm: Realm,
-    job: Fetch,
-) -> (Fetch, Result<ApiResponse, TenantError>) {
-    let req = match &job {
-        Fetch::Schema(ty) => type_action(realm, ty, "_action=schema").json(json!({})),
-        Fetch::Config { id, ty } => node_request(ApiRequest::get, realm, ty, id),
-    };
-    let r = ctx.send(req).await;
-    (job, r)
-}
-
-/// Runs the jobs with bounded concurrency; results in job order.
+/// Runs the reads with bounded concurrency; results in read order.
 async fn fetch_all(
     ctx: &CallCtx,
     realm: Realm,
-    jobs: Vec<Fetch>,
-) -> Vec<(Fetch, Result<ApiResponse, TenantError>)> {
-    stream::iter(jobs.into_iter().map(|j| {
-        let ctx = ctx.clone();
-        async move { fetch(&ctx, realm, j).await }
-    }))
-    .buffered(fanout_limit())
-    .collect()
-    .await
+    reads: Vec<Read>,
+) -> Vec<(Read, Result<ApiResponse, TenantError>)> {
+    let requests = reads.iter().map(|r| read_request(realm, r)).collect();
+    let results = send_all(ctx, requests).await;
+    reads.into_iter().zip(results).collect()
 }
 
 /// Stores the fetched schemas and configs; the first failed schema, else the first failed
 /// config, fails the call (in request order, so the report is deterministic).
 fn absorb(
-    results: Vec<(Fetch, Result<ApiResponse, TenantError>)>,
+    results: Vec<(Read, Result<ApiResponse, TenantError>)>,
     schemas: &mut Map<String, Value>,
     configs: &mut Map<String, Value>,
 ) -> Result<(), (String, &'static str)> {
@@ -656,19 +336,19 @@ fn absorb(
     let mut first_config: Option<(String, &'static str)> = None;
     for (job, r) in results {
         match (job, r) {
-            (Fetch::Schema(ty), Ok(resp)) => {
+            (Read::Schema(ty), Ok(resp)) => {
                 schemas.insert(ty, resp.body);
             }
-            (Fetch::Config { id, .. }, Ok(resp)) => {
+            (Read::Config { id, .. }, Ok(resp)) => {
                 configs.insert(id, resp.body);
             }
-            (Fetch::Schema(ty), Err(e)) => {
+            (Read::Schema(ty), Err(e)) => {
                 if first_schema.is_none() {
                     first_schema =
                         Some((format!("schema for node type \"{ty}\": {e}"), category(&e)));
                 }
             }
-            (Fetch::Config { id, ty }, Err(e)) => {
+            (Read::Config { id, ty }, Err(e)) => {
                 if first_config.is_none() {
                     first_config = Some((
                         format!("config for node \"{id}\" ({ty}): {e}"),
@@ -702,71 +382,16 @@ async fn get_journey(ctx: CallCtx, a: JourneyArgs) -> Result<String, String> {
         return Ok(format_success(&journey.body, &journey.transaction_id));
     };
     // Top-level nodes: one schema per distinct type, one config per node.
-    let mut types: Vec<String> = Vec::new();
-    let mut node_jobs = Vec::new();
-    for (id, node) in nodes {
-        let Some(ty) = node.get("nodeType").and_then(Value::as_str) else {
-            continue;
-        };
-        stored_segment("node id", id).map_err(|e| fail("invalid_request", &e))?;
-        stored_segment("node type", ty).map_err(|e| fail("invalid_request", &e))?;
-        if !types.iter().any(|t| t == ty) {
-            types.push(ty.to_string());
-        }
-        node_jobs.push(Fetch::Config {
-            id: id.clone(),
-            ty: ty.to_string(),
-        });
-    }
-    let top_level: Vec<(String, String)> = node_jobs
-        .iter()
-        .filter_map(|j| match j {
-            Fetch::Config { id, ty } => Some((id.clone(), ty.clone())),
-            Fetch::Schema(_) => None,
-        })
-        .collect();
-    let mut jobs: Vec<Fetch> = types.iter().cloned().map(Fetch::Schema).collect();
-    jobs.extend(node_jobs);
+    let reads = node_reads(nodes).map_err(|e| fail("invalid_request", &e))?;
     let mut schemas = Map::new();
     let mut configs = Map::new();
-    let results = fetch_all(&ctx, realm, jobs).await;
+    let results = fetch_all(&ctx, realm, reads).await;
     absorb(results, &mut schemas, &mut configs).map_err(|(e, c)| fail(c, &e))?;
-
     // PageNode children, one level.
-    let mut child_types: Vec<String> = Vec::new();
-    let mut child_jobs = Vec::new();
-    for (id, ty) in &top_level {
-        if ty != "PageNode" {
-            continue;
-        }
-        let children = configs
-            .get(id)
-            .and_then(|c| c.get("nodes"))
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        for child in children {
-            let (Some(cid), Some(cty)) = (
-                child.get("_id").and_then(Value::as_str),
-                child.get("nodeType").and_then(Value::as_str),
-            ) else {
-                continue;
-            };
-            stored_segment("node id", cid).map_err(|e| fail("invalid_request", &e))?;
-            stored_segment("node type", cty).map_err(|e| fail("invalid_request", &e))?;
-            if !schemas.contains_key(cty) && !child_types.iter().any(|t| t == cty) {
-                child_types.push(cty.to_string());
-            }
-            child_jobs.push(Fetch::Config {
-                id: cid.to_string(),
-                ty: cty.to_string(),
-            });
-        }
-    }
-    if !child_jobs.is_empty() {
-        let mut jobs: Vec<Fetch> = child_types.into_iter().map(Fetch::Schema).collect();
-        jobs.extend(child_jobs);
-        let results = fetch_all(&ctx, realm, jobs).await;
+    let reads =
+        page_child_reads(nodes, &configs, &schemas).map_err(|e| fail("invalid_request", &e))?;
+    if !reads.is_empty() {
+        let results = fetch_all(&ctx, realm, reads).await;
         absorb(results, &mut schemas, &mut configs).map_err(|(e, c)| fail(c, &e))?;
     }
     let mut out = match journey.body {
@@ -795,10 +420,13 @@ pub struct NodeTypesArgs {
 impl Args for NodeTypesArgs {
     fn validate(&self) -> validate::Result {
         if self.node_types.is_empty() {
-            return Err(invalid("nodeTypes", "must contain at least 1 node type"));
+            return Err(ValidationError::new(
+                "nodeTypes",
+                "must contain at least 1 node type",
+            ));
         }
         if self.node_types.len() > MAX_TYPES {
-            return Err(invalid(
+            return Err(ValidationError::new(
                 "nodeTypes",
                 format!(
                     "has {} entries; the limit is {MAX_TYPES}",
@@ -909,18 +537,7 @@ impl Args for DynamicOutcomesArgs {
 async fn get_dynamic_outcomes(ctx: CallCtx, a: DynamicOutcomesArgs) -> Result<String, String> {
     let (realm, ty) = (a.realm, a.node_type.as_str());
     let prefix = format!("Failed to get dynamic outcomes for \"{ty}\" in realm \"{realm}\"");
-    let mut config = a.config.clone();
-    if ty == "PageNode" {
-        if let Some(Value::Array(children)) = config.get_mut("nodes") {
-            for child in children.iter_mut() {
-                if let Value::Object(c) = child {
-                    if !c.contains_key("_id") {
-                        c.insert("_id".into(), Value::String(fresh_uuid()));
-                    }
-                }
-            }
-        }
-    }
+    let config = with_child_ids(ty, a.config);
     let r = ctx
         .send(type_action(realm, ty, "_action=listOutcomes").json(Value::Object(config)))
         .await
@@ -938,7 +555,7 @@ async fn list_node_types(ctx: CallCtx, a: RealmArgs) -> Result<String, String> {
     let prefix = format!("Failed to list node types in realm \"{realm}\"");
     let r = ctx
         .send(
-            am(ApiRequest::post(&nodes_path(realm)))
+            am_headers(ApiRequest::post(&nodes_path(realm)))
                 .query_literal("_action=getAllTypes")
                 .json(json!({})),
         )
@@ -997,8 +614,7 @@ fn metadata_rules(
         validate::max_chars("description", d, MAX_TEXT)?;
     }
     if let Some(r) = identity_resource {
-        validate::max_chars("identityResource", r, MAX_NAME)?;
-        validate::no_control("identityResource", r)?;
+        validate::text("identityResource", r, MAX_NAME)?;
     }
     Ok(())
 }
@@ -1092,7 +708,10 @@ impl Args for UpdateJourneyArgs {
         ] {
             if let Some(n) = n {
                 if n.as_f64().map(|f| f < 0.0).unwrap_or(true) {
-                    return Err(invalid(field, "must be a number of minutes, 0 or more"));
+                    return Err(ValidationError::new(
+                        field,
+                        "must be a number of minutes, 0 or more",
+                    ));
                 }
             }
         }
@@ -1213,7 +832,7 @@ impl Args for UpdateNodeArgs {
     fn validate(&self) -> validate::Result {
         segment_rule("nodeType", &self.node_type)?;
         if !is_uuid(&self.node_id) {
-            return Err(invalid(
+            return Err(ValidationError::new(
                 "nodeId",
                 format!(
                     "'{}' must be a UUID (8-4-4-4-12 hexadecimal digits)",
@@ -1295,10 +914,13 @@ pub struct DeleteNodesArgs {
 impl Args for DeleteNodesArgs {
     fn validate(&self) -> validate::Result {
         if self.nodes.is_empty() {
-            return Err(invalid("nodes", "must contain at least 1 node"));
+            return Err(ValidationError::new(
+                "nodes",
+                "must contain at least 1 node",
+            ));
         }
         if self.nodes.len() > MAX_NODES {
-            return Err(invalid(
+            return Err(ValidationError::new(
                 "nodes",
                 format!("has {} entries; the limit is {MAX_NODES}", self.nodes.len()),
             ));
@@ -1413,80 +1035,11 @@ async fn get_preview_url(ctx: CallCtx, a: PreviewArgs) -> Result<String, String>
     let mut url = format!("{origin}/am/XUI/?realm=/{realm}");
     if let Some(name) = &a.journey_name {
         url.push_str("&authIndexType=service&authIndexValue=");
-        url.push_str(&utf8_percent_encode(name, URI_COMPONENT).to_string());
+        url.push_str(&validate::encode_component(name));
     }
     Ok(pretty(&json!({
         "realm": realm,
         "journeyName": a.journey_name.as_deref().unwrap_or("(default)"),
         "previewUrl": url,
     })))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn graph(v: Value) -> Ordered<NodeDef> {
-        serde_json::from_value(v).expect("graph")
-    }
-
-    #[test]
-    fn uuid_test_accepts_any_case_only() {
-        assert!(is_uuid(SUCCESS_NODE));
-        assert!(is_uuid("70E691A5-1E33-4AC3-A356-E7B6D60D92E0"));
-        assert!(!is_uuid("70e691a5-1e33-4ac3-a356-e7b6d60d92e"));
-        assert!(!is_uuid("70e691a5x1e33-4ac3-a356-e7b6d60d92e0"));
-        assert!(!is_uuid("zze691a5-1e33-4ac3-a356-e7b6d60d92e0"));
-    }
-
-    #[test]
-    fn structure_errors_are_collected() {
-        let g = graph(json!({
-            "a": {"nodeType": "X", "displayName": "A", "connections": {"o": "a", "p": "nowhere", "q": "SUCCESS"}, "config": {}},
-        }));
-        assert_eq!(
-            structure_errors("b", &g).as_deref(),
-            Some("Invalid journey structure: entryNodeId \"b\" does not reference a valid node; Node \"a\" outcome \"o\" cannot connect to itself; Node \"a\" outcome \"p\" references unknown target \"nowhere\"")
-        );
-        assert_eq!(
-            structure_errors(
-                "a",
-                &graph(
-                    json!({"a": {"nodeType": "X", "displayName": "A", "connections": {"q": "Failure"}, "config": {}}})
-                )
-            ),
-            None
-        );
-    }
-
-    #[test]
-    fn transform_maps_ids_and_page_children() {
-        let keep = "11111111-2222-4333-8444-555555555555";
-        let g = graph(json!({
-            "page": {"nodeType": "PageNode", "displayName": "P", "connections": {"outcome": keep},
-                "config": {"nodes": [{"_id": "user", "nodeType": "ValidatedUsernameNode"}, {"nodeType": "ValidatedPasswordNode"}]}},
-            keep: {"nodeType": "DataStoreDecisionNode", "displayName": "D", "connections": {"true": "success", "false": "FAILURE"}, "config": {"_id": "ignored"}},
-        }));
-        let t = transform("J", "page", &g);
-        let keys: Vec<&String> = t.mapping.keys().collect();
-        assert_eq!(keys, ["page", keep, "user"]);
-        assert_eq!(t.mapping[keep], keep);
-        let page_id = t.mapping["page"].as_str().expect("id");
-        let user_id = t.mapping["user"].as_str().expect("id");
-        assert!(is_uuid(page_id) && is_uuid(user_id));
-        assert_eq!(t.core["entryNodeId"], page_id);
-        let page = &t.core["nodes"][page_id];
-        assert_eq!(page["connections"]["outcome"], keep);
-        assert_eq!(page["config"]["_id"], page_id);
-        assert_eq!(page["config"]["nodes"][0]["_id"], user_id);
-        assert!(is_uuid(
-            page["config"]["nodes"][1]["_id"].as_str().expect("fresh")
-        ));
-        let d = &t.core["nodes"][keep];
-        assert_eq!(
-            d["connections"],
-            json!({"true": SUCCESS_NODE, "false": FAILURE_NODE})
-        );
-        assert_eq!(d["config"]["_id"], keep);
-    }
 }

@@ -5,19 +5,23 @@
 //! when the second half fails after the first was written, the result says exactly what
 //! was changed and what to do.
 
+mod shape;
+
 use schemars::JsonSchema;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
+use self::shape::{
+    application_schema, create_payload, filter_sections, merge_client, name_filter,
+    summarize_client_schema, targets_sso_entities,
+};
+use super::common::{
+    am_headers, filter_or_all, some_value, stored_segment, AM_IDM, CONFIG_MANAGED, IDM,
+};
 use super::{failure, format_success, pretty, tool, Args, CallCtx, Hints, Meta, Realm, ToolDef};
 use crate::tenant::{ApiRequest, ApiResponse, TenantError};
 use crate::validate::{self, ValidationError};
 
-const AM_IDM: &[&str] = &["fr:am:*", "fr:idm:*"];
-const IDM: &[&str] = &["fr:idm:*"];
-/// `Accept-API-Version` of every OAuth2Client agent call.
-const AM21: &str = "protocol=2.1,resource=1.0";
-const CONFIG_MANAGED: &str = "/openidm/config/managed";
 /// Fields of `listOidcApps`, sent literally (commas unencoded).
 const LIST_FIELDS: &str = "_fields=name,ssoEntities,templateName,authoritative,_id";
 /// Fields of the lookup by name in `getOidcApp`.
@@ -37,13 +41,6 @@ const MAX_SECTIONS: usize = 50;
 /// reference declares no destructive hint here, so clients assume destructive; this is
 /// the deliberate fix "OIDC write tools carry correct annotations".
 const CREATE: Hints = Hints::ADDITIVE;
-/// Update: merges into existing objects, same call twice gives the same state (D− Id+ OW).
-const UPDATE: Hints = Hints {
-    read_only: None,
-    destructive: Some(false),
-    idempotent: Some(true),
-    open_world: Some(true),
-};
 
 const NOTHING_TO_UPDATE: &str =
     "Nothing to update: provide oauth2Client, managedApplication, or both.";
@@ -112,7 +109,7 @@ pub fn tools() -> Vec<ToolDef> {
                 title: "Update OIDC App",
                 description: "Update an OIDC application found by its exact name: merge settings into its AM OAuth2 client and/or patch its IDM application object. oauth2Client holds only the settings to change, per section, in AM's wrapper format, for example {\"coreOAuth2ClientConfig\": {\"redirectionUris\": {\"inherited\": false, \"value\": [\"https://app.example.com/callback\"]}}}; a setting given replaces that setting (its whole {inherited, value}), settings not given keep their values. The client is written with its current revision, so a concurrent change makes the update fail rather than be lost. managedApplication patches the IDM object with its current _rev (from getOidcApp), for example {\"_rev\": \"3\", \"operations\": [{\"operation\": \"replace\", \"field\": \"/description\", \"value\": \"Customer portal\"}]}; operations on ssoEntities (the link to the client) are ignored. The client is updated first; the result says exactly what was changed if the application patch then fails. Call getOidcAppSchema for the settings.",
                 scopes: AM_IDM,
-                hints: UPDATE,
+                hints: Hints::IDEMPOTENT_WRITE,
                 container: false,
             },
             update_app,
@@ -123,17 +120,6 @@ pub fn tools() -> Vec<ToolDef> {
 // ---------------------------------------------------------------------------------------
 // Shared helpers
 
-fn invalid(field: &str, message: impl Into<String>) -> ValidationError {
-    ValidationError {
-        field: field.to_string(),
-        message: message.into(),
-    }
-}
-
-fn some_value<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
-    Value::deserialize(d).map(Some)
-}
-
 fn yes() -> bool {
     true
 }
@@ -141,16 +127,7 @@ fn yes() -> bool {
 /// An application name: looked up with a built filter, and the name of new applications.
 /// Held to the safe-segment rule as well, so that names stay usable everywhere.
 fn name_rule(field: &str, value: &str) -> validate::Result {
-    validate::safe_segment(field, value)?;
-    validate::max_chars(field, value, MAX_NAME)?;
-    validate::no_control(field, value)
-}
-
-/// An OAuth2 client id (a path segment, contract §4.1).
-fn client_id_rule(field: &str, value: &str) -> validate::Result {
-    validate::safe_segment(field, value)?;
-    validate::max_chars(field, value, MAX_NAME)?;
-    validate::no_control(field, value)
+    validate::segment(field, value, MAX_NAME)
 }
 
 /// A client configuration given by the caller: AM's own keys (`_id`, `_rev`, `_type`)
@@ -158,8 +135,8 @@ fn client_id_rule(field: &str, value: &str) -> validate::Result {
 fn client_config_rule(field: &str, config: &Map<String, Value>) -> validate::Result {
     for key in ["_id", "_rev", "_type"] {
         if config.contains_key(key) {
-            return Err(invalid(
-                &format!("{field}.{key}"),
+            return Err(ValidationError::new(
+                format!("{field}.{key}"),
                 "is set by AM; leave it out",
             ));
         }
@@ -172,23 +149,12 @@ fn agents_path(realm: Realm) -> String {
     format!("/am/json/{realm}/realm-config/agents/OAuth2Client")
 }
 
-/// The AM header set: the API version and `Content-Type: application/json`, also on
-/// body-less requests.
-fn am(req: ApiRequest) -> ApiRequest {
-    req.api_version(AM21).json_content_type()
-}
-
 fn client_request(method: fn(&str) -> ApiRequest, realm: Realm, client_id: &str) -> ApiRequest {
-    am(method(&agents_path(realm)).seg(client_id))
+    am_headers(method(&agents_path(realm)).seg(client_id))
 }
 
 fn applications_path(realm: Realm) -> String {
     format!("/openidm/managed/{realm}_application")
-}
-
-/// `name eq "<name>"`, with `\` and `"` escaped.
-fn name_filter(name: &str) -> String {
-    format!("name eq \"{}\"", validate::crest_string(name))
 }
 
 /// The application found by name.
@@ -256,17 +222,6 @@ async fn lookup(
     })
 }
 
-/// A path segment read from the tenant (an `_id`, a linked client id) that is about to be
-/// used in a path: it must pass the same rule as a caller's.
-fn stored_segment(what: &str, value: &str) -> Result<(), String> {
-    validate::safe_segment(what, value).map_err(|e| {
-        format!(
-            "cannot use the stored {what} in a request path: {}",
-            e.message
-        )
-    })
-}
-
 fn tx_json(tx: &Option<String>) -> Value {
     tx.clone().map(Value::String).unwrap_or(Value::Null)
 }
@@ -299,7 +254,7 @@ impl Args for SchemaArgs {
     fn validate(&self) -> validate::Result {
         if let Some(sections) = &self.sections {
             if sections.len() > MAX_SECTIONS {
-                return Err(invalid(
+                return Err(ValidationError::new(
                     "sections",
                     format!(
                         "has {} entries; the limit is {MAX_SECTIONS}",
@@ -309,135 +264,23 @@ impl Args for SchemaArgs {
             }
             for (i, s) in sections.iter().enumerate() {
                 let field = format!("sections[{i}]");
-                validate::max_chars(&field, s, MAX_NAME)?;
-                validate::no_control(&field, s)?;
+                validate::text(&field, s, MAX_NAME)?;
             }
         }
         Ok(())
     }
 }
 
-/// The compact view of the AM client schema: per section, per setting `{title, type,
-/// enum?}`, the type and values taken from the wrapper's `value` when there is one.
-fn summarize_client_schema(schema: &Value) -> Value {
-    let mut out = Map::new();
-    let Some(sections) = schema.get("properties").and_then(Value::as_object) else {
-        return Value::Object(out);
-    };
-    for (name, section) in sections {
-        let mut settings = Map::new();
-        if let Some(props) = section.get("properties").and_then(Value::as_object) {
-            for (prop_name, prop) in props {
-                let value = prop.get("properties").and_then(|p| p.get("value"));
-                let pick = |key: &str| {
-                    value
-                        .and_then(|v| v.get(key))
-                        .or_else(|| prop.get(key))
-                        .cloned()
-                };
-                let mut entry = Map::new();
-                if let Some(title) = prop.get("title") {
-                    entry.insert("title".into(), title.clone());
-                }
-                if let Some(t) = pick("type") {
-                    entry.insert("type".into(), t);
-                }
-                if let Some(e) = pick("enum") {
-                    entry.insert("enum".into(), e);
-                }
-                settings.insert(prop_name.clone(), Value::Object(entry));
-            }
-        }
-        out.insert(name.clone(), Value::Object(settings));
-    }
-    Value::Object(out)
-}
-
-/// The full client schema with `properties` cut down to the named sections.
-fn filter_sections(schema: &Value, sections: &[String]) -> Value {
-    let mut out = schema.clone();
-    if let Some(obj) = out.as_object_mut() {
-        let kept: Map<String, Value> = schema
-            .get("properties")
-            .and_then(Value::as_object)
-            .map(|props| {
-                props
-                    .iter()
-                    .filter(|(k, _)| sections.iter().any(|s| s == *k))
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect()
-            })
-            .unwrap_or_default();
-        obj.insert("properties".into(), Value::Object(kept));
-    }
-    out
-}
-
-/// The IDM half: the `{realm}_application` definition's properties without `ssoEntities`
-/// (which the tools manage), compact or full; `null` when the type is not defined.
-fn application_schema(config: &Value, realm: Realm, summary: bool) -> Value {
-    let type_name = format!("{realm}_application");
-    let Some(schema) = config
-        .get("objects")
-        .and_then(Value::as_array)
-        .and_then(|objs| {
-            objs.iter()
-                .find(|o| o.get("name").and_then(Value::as_str) == Some(type_name.as_str()))
-        })
-        .map(|def| def.get("schema").cloned().unwrap_or(Value::Null))
-    else {
-        return Value::Null;
-    };
-    let required: Vec<Value> = schema
-        .get("required")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let properties: Map<String, Value> = schema
-        .get("properties")
-        .and_then(Value::as_object)
-        .map(|p| {
-            p.iter()
-                .filter(|(k, _)| k.as_str() != "ssoEntities")
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect()
-        })
-        .unwrap_or_default();
-    if !summary {
-        let mut full = Map::new();
-        full.insert("properties".into(), Value::Object(properties));
-        if let Some(r) = schema.get("required") {
-            full.insert("required".into(), r.clone());
-        }
-        return Value::Object(full);
-    }
-    let compact: Map<String, Value> = properties
-        .iter()
-        .map(|(k, v)| {
-            let mut entry = Map::new();
-            if let Some(t) = v.get("type") {
-                entry.insert("type".into(), t.clone());
-            }
-            entry.insert(
-                "required".into(),
-                Value::Bool(required.iter().any(|r| r.as_str() == Some(k.as_str()))),
-            );
-            (k.clone(), Value::Object(entry))
-        })
-        .collect();
-    Value::Object(compact)
-}
-
 async fn get_schema(ctx: CallCtx, a: SchemaArgs) -> Result<String, String> {
     const PREFIX: &str = "Failed to get OIDC app schema";
     let realm = a.realm;
     let with_template = !a.summary && a.include_defaults;
-    let mut requests = vec![am(ApiRequest::post(&agents_path(realm)))
+    let mut requests = vec![am_headers(ApiRequest::post(&agents_path(realm)))
         .query_literal("_action=schema")
         .json(json!({}))];
     if with_template {
         requests.push(
-            am(ApiRequest::post(&agents_path(realm)))
+            am_headers(ApiRequest::post(&agents_path(realm)))
                 .query_literal("_action=template")
                 .json(json!({})),
         );
@@ -498,19 +341,14 @@ pub struct ListArgs {
 impl Args for ListArgs {
     fn validate(&self) -> validate::Result {
         if let Some(f) = &self.query_filter {
-            validate::max_chars("queryFilter", f, MAX_FILTER)?;
-            validate::no_control("queryFilter", f)?;
+            validate::text("queryFilter", f, MAX_FILTER)?;
         }
         Ok(())
     }
 }
 
 async fn list_apps(ctx: CallCtx, a: ListArgs) -> Result<String, String> {
-    let filter = a
-        .query_filter
-        .as_deref()
-        .filter(|f| !f.is_empty())
-        .unwrap_or("true");
+    let filter = filter_or_all(a.query_filter.as_deref());
     let r = ctx
         .send(
             ApiRequest::get(&applications_path(a.realm))
@@ -609,16 +447,17 @@ pub struct CreateArgs {
 impl Args for CreateArgs {
     fn validate(&self) -> validate::Result {
         name_rule("name", &self.name)?;
-        client_id_rule("clientId", &self.client_id)?;
+        // The client id is a path segment of every AM request (contract §4.1).
+        validate::segment("clientId", &self.client_id, MAX_NAME)?;
         if self.owners.is_empty() {
-            return Err(invalid("owners", "needs at least one owner"));
+            return Err(ValidationError::new("owners", "needs at least one owner"));
         }
         for (i, owner) in self.owners.iter().enumerate() {
             match owner.get("_ref") {
                 Some(Value::String(r)) if !r.trim().is_empty() => {}
                 _ => {
-                    return Err(invalid(
-                        &format!("owners[{i}]._ref"),
+                    return Err(ValidationError::new(
+                        format!("owners[{i}]._ref"),
                         "is required: a reference such as \"managed/alpha_user/<user _id>\"",
                     ))
                 }
@@ -628,7 +467,7 @@ impl Args for CreateArgs {
             client_config_rule("oauth2Client", config)?;
             if let Some(core) = config.get("coreOAuth2ClientConfig") {
                 if !core.is_object() {
-                    return Err(invalid(
+                    return Err(ValidationError::new(
                         "oauth2Client.coreOAuth2ClientConfig",
                         "must be an object of settings",
                     ));
@@ -637,41 +476,6 @@ impl Args for CreateArgs {
         }
         Ok(())
     }
-}
-
-/// JavaScript truthiness of a JSON value.
-fn truthy(v: &Value) -> bool {
-    match v {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
-        Value::String(s) => !s.is_empty(),
-        Value::Array(_) | Value::Object(_) => true,
-    }
-}
-
-/// The client payload: the caller's settings, with `coreOAuth2ClientConfig.clientName`
-/// set to `[name]` when missing or empty.
-fn create_payload(config: Option<&Map<String, Value>>, name: &str) -> Value {
-    let mut payload = config.cloned().unwrap_or_default();
-    let core = payload
-        .entry("coreOAuth2ClientConfig")
-        .or_insert_with(|| Value::Object(Map::new()));
-    if let Value::Object(core) = core {
-        let value = core.get("clientName").and_then(|c| c.get("value"));
-        let empty = match value {
-            None => true,
-            Some(Value::Array(items)) => items.is_empty(),
-            Some(v) => !truthy(v),
-        };
-        if empty {
-            core.insert(
-                "clientName".into(),
-                json!({"inherited": false, "value": [name]}),
-            );
-        }
-    }
-    Value::Object(payload)
 }
 
 async fn create_app(ctx: CallCtx, a: CreateArgs) -> Result<String, String> {
@@ -727,7 +531,9 @@ pub enum AppPatchOp {
     Replace,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+// One patch operation on the IDM application, sent as given. Not a doc comment: schemars
+// would publish it in the tool's schema.
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[schemars(inline)]
 pub struct AppOperation {
     /// add, remove or replace.
@@ -736,7 +542,11 @@ pub struct AppOperation {
     /// (ssoEntities cannot be changed here).
     field: String,
     /// The value (add, replace).
-    #[serde(default, deserialize_with = "some_value")]
+    #[serde(
+        default,
+        deserialize_with = "some_value",
+        skip_serializing_if = "Option::is_none"
+    )]
     value: Option<Value>,
 }
 
@@ -781,66 +591,25 @@ impl Args for UpdateArgs {
         if let Some(m) = &self.managed_application {
             let field = "managedApplication._rev";
             if m.rev.trim().is_empty() {
-                return Err(invalid(field, "must not be empty or whitespace only"));
+                return Err(ValidationError::new(
+                    field,
+                    "must not be empty or whitespace only",
+                ));
             }
-            validate::max_chars(field, &m.rev, MAX_NAME)?;
-            validate::no_control(field, &m.rev)?;
+            validate::text(field, &m.rev, MAX_NAME)?;
             for (i, op) in m.operations.iter().enumerate() {
                 let field = format!("managedApplication.operations[{i}].field");
                 if op.field.trim_start_matches('/').trim().is_empty() {
-                    return Err(invalid(
+                    return Err(ValidationError::new(
                         &field,
                         "must name a property of the application, for example /description",
                     ));
                 }
-                validate::max_chars(&field, &op.field, MAX_FIELD)?;
-                validate::no_control(&field, &op.field)?;
+                validate::text(&field, &op.field, MAX_FIELD)?;
             }
         }
         Ok(())
     }
-}
-
-/// Whether a patch field addresses `ssoEntities` (the link to the client), which the
-/// tool never changes: the reference's test (`/ssoEntities…` or exactly `ssoEntities`)
-/// and any path whose first segment is `ssoEntities`.
-fn targets_sso_entities(field: &str) -> bool {
-    field.starts_with("/ssoEntities")
-        || field == "ssoEntities"
-        || field.trim_start_matches('/').split('/').next() == Some("ssoEntities")
-}
-
-fn operation_json(op: &AppOperation) -> Value {
-    let mut m = Map::new();
-    m.insert(
-        "operation".into(),
-        serde_json::to_value(op.operation).unwrap_or(Value::Null),
-    );
-    m.insert("field".into(), Value::String(op.field.clone()));
-    if let Some(v) = &op.value {
-        m.insert("value".into(), v.clone());
-    }
-    Value::Object(m)
-}
-
-/// The current client merged with the update, section by section: two objects merge
-/// shallowly (a given setting replaces the whole `{inherited, value}`); anything else is
-/// replaced. AM's `_id`, `_rev` and `_type` are dropped.
-fn merge_client(mut current: Map<String, Value>, update: &Map<String, Value>) -> Value {
-    for key in ["_id", "_rev", "_type"] {
-        current.shift_remove(key);
-    }
-    for (section, value) in update {
-        match (current.get_mut(section), value) {
-            (Some(Value::Object(cur)), Value::Object(upd)) => {
-                cur.extend(upd.iter().map(|(k, v)| (k.clone(), v.clone())));
-            }
-            _ => {
-                current.insert(section.clone(), value.clone());
-            }
-        }
-    }
-    Value::Object(current)
 }
 
 async fn update_app(ctx: CallCtx, a: UpdateArgs) -> Result<String, String> {
@@ -916,13 +685,13 @@ async fn update_app(ctx: CallCtx, a: UpdateArgs) -> Result<String, String> {
         client_note = Some(client_id.to_string());
     }
     if let (Some(m), false) = (&a.managed_application, kept.is_empty()) {
-        let ops: Vec<Value> = kept.iter().map(|op| operation_json(op)).collect();
+        let ops = serde_json::to_value(&kept).map_err(|e| failure(PREFIX, e))?;
         let patched = ctx
             .send(
                 ApiRequest::patch(&applications_path(realm))
                     .seg(&found.id)
                     .if_match(&m.rev)
-                    .json(Value::Array(ops)),
+                    .json(ops),
             )
             .await
             .map_err(|e| match &client_note {
@@ -988,190 +757,4 @@ async fn delete_app(ctx: CallCtx, a: AppNameArgs) -> Result<String, String> {
         last_tx = r.transaction_id;
     }
     Ok(format_success(&json!({"deleted": deleted}), &last_tx))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn name_filter_escapes_quotes_and_backslashes() {
-        assert_eq!(
-            name_filter("Customer Portal"),
-            r#"name eq "Customer Portal""#
-        );
-        assert_eq!(
-            name_filter(r#"x" or true or "y"#),
-            r#"name eq "x\" or true or \"y""#
-        );
-        assert_eq!(name_filter(r"a\"), r#"name eq "a\\""#);
-    }
-
-    #[test]
-    fn client_name_defaults_to_the_application_name() {
-        let name = |config: Value| {
-            create_payload(config.as_object(), "App")["coreOAuth2ClientConfig"]["clientName"]
-                .clone()
-        };
-        let default = json!({"inherited": false, "value": ["App"]});
-        assert_eq!(name(json!({})), default);
-        assert_eq!(name(json!({"coreOAuth2ClientConfig": {}})), default);
-        for empty in [
-            json!({"inherited": false}),
-            json!({"inherited": false, "value": []}),
-            json!({"inherited": false, "value": ""}),
-            json!({"inherited": false, "value": null}),
-            json!({"inherited": false, "value": false}),
-            json!({"inherited": false, "value": 0}),
-            json!("Named"),
-        ] {
-            assert_eq!(
-                name(json!({"coreOAuth2ClientConfig": {"clientName": empty}})),
-                default
-            );
-        }
-        let given = json!({"inherited": false, "value": ["Portal"]});
-        assert_eq!(
-            name(json!({"coreOAuth2ClientConfig": {"clientName": given.clone()}})),
-            given
-        );
-        assert_eq!(
-            create_payload(None, "App"),
-            json!({"coreOAuth2ClientConfig": {"clientName": {"inherited": false, "value": ["App"]}}})
-        );
-        // Other sections are kept as given.
-        let p = create_payload(
-            json!({"advancedOAuth2ClientConfig": {"grantTypes": {"inherited": false, "value": ["authorization_code"]}}})
-                .as_object(),
-            "App",
-        );
-        assert_eq!(
-            p["advancedOAuth2ClientConfig"]["grantTypes"]["value"][0],
-            "authorization_code"
-        );
-    }
-
-    #[test]
-    fn client_merge_is_shallow_per_section() {
-        let current = json!({
-            "_id": "c", "_rev": "1", "_type": {"_id": "OAuth2Client"},
-            "coreOAuth2ClientConfig": {
-                "scopes": {"inherited": false, "value": ["openid"]},
-                "status": {"inherited": false, "value": "Active"}
-            },
-            "overrideOAuth2ClientConfig": {"issueRefreshToken": true},
-            "flat": 1
-        });
-        let update = json!({
-            "coreOAuth2ClientConfig": {"scopes": {"value": ["openid", "email"]}},
-            "overrideOAuth2ClientConfig": "replaced",
-            "newSection": {"x": {"inherited": false, "value": 2}},
-            "flat": {"now": "an object"}
-        });
-        let merged = merge_client(
-            current.as_object().cloned().unwrap_or_default(),
-            update.as_object().expect("object"),
-        );
-        assert_eq!(
-            merged,
-            json!({
-                "coreOAuth2ClientConfig": {
-                    "scopes": {"value": ["openid", "email"]},
-                    "status": {"inherited": false, "value": "Active"}
-                },
-                "overrideOAuth2ClientConfig": "replaced",
-                "flat": {"now": "an object"},
-                "newSection": {"x": {"inherited": false, "value": 2}}
-            })
-        );
-    }
-
-    #[test]
-    fn sso_entities_operations_are_recognised() {
-        for f in [
-            "/ssoEntities",
-            "/ssoEntities/oidcId",
-            "ssoEntities",
-            "ssoEntities/oidcId",
-            "//ssoEntities",
-            "/ssoEntitiesX",
-        ] {
-            assert!(targets_sso_entities(f), "{f}");
-        }
-        for f in ["/description", "/owners/-", "/name", "description", "/sso"] {
-            assert!(!targets_sso_entities(f), "{f}");
-        }
-    }
-
-    #[test]
-    fn schema_summary_takes_wrapper_types_and_enums() {
-        let schema = json!({"type": "object", "properties": {
-            "coreOAuth2ClientConfig": {"type": "object", "title": "Core", "properties": {
-                "status": {"title": "Client Status", "type": "object", "properties": {
-                    "inherited": {"type": "boolean"},
-                    "value": {"type": "string", "enum": ["Active", "Inactive"]}}},
-                "userpassword": {"title": "Client secret", "type": "string", "format": "password"},
-                "untitled": {"properties": {"value": {"type": "array"}}}
-            }},
-            "overrideOAuth2ClientConfig": {"type": "object", "properties": {
-                "oidcClaimsPluginType": {"title": "OIDC Claims Plugin Type", "type": "string", "enum": ["SCRIPTED", "JAVA"]}
-            }},
-            "empty": {"type": "object"}
-        }});
-        assert_eq!(
-            summarize_client_schema(&schema),
-            json!({
-                "coreOAuth2ClientConfig": {
-                    "status": {"title": "Client Status", "type": "string", "enum": ["Active", "Inactive"]},
-                    "userpassword": {"title": "Client secret", "type": "string"},
-                    "untitled": {"type": "array"}
-                },
-                "overrideOAuth2ClientConfig": {
-                    "oidcClaimsPluginType": {"title": "OIDC Claims Plugin Type", "type": "string", "enum": ["SCRIPTED", "JAVA"]}
-                },
-                "empty": {}
-            })
-        );
-        let only = filter_sections(
-            &schema,
-            &["overrideOAuth2ClientConfig".into(), "nope".into()],
-        );
-        assert_eq!(
-            only["properties"]
-                .as_object()
-                .map(|p| p.keys().cloned().collect::<Vec<_>>()),
-            Some(vec!["overrideOAuth2ClientConfig".to_string()])
-        );
-        assert_eq!(only["type"], "object");
-        assert_eq!(
-            filter_sections(&schema, &["nope".into()])["properties"],
-            json!({})
-        );
-    }
-
-    #[test]
-    fn application_schema_drops_sso_entities() {
-        let config = json!({"objects": [{"name": "alpha_application", "schema": {
-            "required": ["name"],
-            "properties": {
-                "name": {"type": "string", "title": "Name"},
-                "ssoEntities": {"type": "object"},
-                "owners": {"type": "array"},
-                "untyped": {}
-            }
-        }}]});
-        assert_eq!(
-            application_schema(&config, Realm::Alpha, true),
-            json!({
-                "name": {"type": "string", "required": true},
-                "owners": {"type": "array", "required": false},
-                "untyped": {"required": false}
-            })
-        );
-        let full = application_schema(&config, Realm::Alpha, false);
-        assert_eq!(full["required"], json!(["name"]));
-        assert!(full["properties"].get("ssoEntities").is_none());
-        assert_eq!(full["properties"]["name"]["title"], "Name");
-        assert_eq!(application_schema(&config, Realm::Bravo, true), Value::Null);
-    }
 }
