@@ -1,6 +1,7 @@
 //! Login (PKCE in the browser, device code for headless use), RFC 8693 token exchange,
 //! token storage and the session that ties them together.
 
+mod browser;
 mod device;
 mod error;
 mod exchange;
@@ -8,12 +9,12 @@ mod pkce;
 mod session;
 mod store;
 
+pub use browser::{BrowserOpener, SystemBrowser};
 pub use device::{DevicePrompt, PromptAnswer, StderrPrompt};
 pub use error::AuthError;
 pub use exchange::{AICMCP_CLIENT, EXCHANGE_CLIENT};
 pub use pkce::{
-    authorize_url, generate_pkce, random_state, result_page, BrowserOpener, PkcePair,
-    RedirectListener, SystemBrowser,
+    authorize_url, generate_pkce, random_state, result_page, PkcePair, RedirectListener,
 };
 pub use session::{LoginOptions, Session, SessionState, SessionStatus};
 pub use store::{

@@ -65,73 +65,6 @@ pub fn authorize_url(
     format!("{}/am/oauth2/authorize?{query}", tenant.origin())
 }
 
-/// Opens a URL in the user's browser.
-#[async_trait::async_trait]
-pub trait BrowserOpener: Send + Sync + std::fmt::Debug {
-    async fn open(&self, url: &str) -> Result<(), String>;
-}
-
-/// The system browser: `$BROWSER` on Linux when set (a `:`-separated list, `%s` replaced
-/// by the URL), else `xdg-open`; `open` on macOS; `start` on Windows.
-#[derive(Debug, Default, Clone)]
-pub struct SystemBrowser;
-
-#[async_trait::async_trait]
-impl BrowserOpener for SystemBrowser {
-    async fn open(&self, url: &str) -> Result<(), String> {
-        let candidates: Vec<(String, Vec<String>)> = browser_commands(url);
-        let mut last = String::from("no browser command found");
-        for (program, args) in candidates {
-            match tokio::process::Command::new(&program)
-                .args(&args)
-                .stdin(std::process::Stdio::null())
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .spawn()
-            {
-                Ok(mut child) => {
-                    // Reap it in the background; many openers exit at once, some stay.
-                    tokio::spawn(async move {
-                        let _ = child.wait().await;
-                    });
-                    return Ok(());
-                }
-                Err(e) => last = format!("{program}: {e}"),
-            }
-        }
-        Err(last)
-    }
-}
-
-fn browser_commands(url: &str) -> Vec<(String, Vec<String>)> {
-    let mut out = Vec::new();
-    if cfg!(target_os = "macos") {
-        out.push(("open".to_string(), vec![url.to_string()]));
-    } else if cfg!(windows) {
-        out.push((
-            "cmd".to_string(),
-            vec!["/C".into(), "start".into(), String::new(), url.to_string()],
-        ));
-    } else {
-        if let Ok(browser) = std::env::var("BROWSER") {
-            for entry in browser.split(':').filter(|s| !s.trim().is_empty()) {
-                let mut parts = entry.split_whitespace().map(str::to_string);
-                if let Some(program) = parts.next() {
-                    let mut args: Vec<String> = parts.collect();
-                    if args.iter().any(|a| a.contains("%s")) {
-                        args = args.iter().map(|a| a.replace("%s", url)).collect();
-                    } else {
-                        args.push(url.to_string());
-                    }
-                    out.push((program, args));
-                }
-            }
-        }
-        out.push(("xdg-open".to_string(), vec![url.to_string()]));
-    }
-    out
-}
-
 /// Loopback listeners for the redirect (127.0.0.1, and [::1] when available, since
 /// browsers may resolve `localhost` to either).
 #[derive(Debug)]
@@ -481,25 +414,6 @@ mod tests {
         );
         assert!(!bad.contains("window.close()"));
         assert!(!ok.contains("https://"), "no external assets");
-    }
-
-    #[test]
-    fn browser_env_is_honoured() {
-        std::env::set_var("BROWSER", "my-browser --new-window %s:other");
-        let cmds = browser_commands("https://x/y");
-        std::env::remove_var("BROWSER");
-        if cfg!(target_os = "linux") {
-            assert_eq!(cmds[0].0, "my-browser");
-            assert_eq!(
-                cmds[0].1,
-                vec!["--new-window".to_string(), "https://x/y".to_string()]
-            );
-            assert_eq!(
-                cmds[1],
-                ("other".to_string(), vec!["https://x/y".to_string()])
-            );
-            assert_eq!(cmds.last().map(|c| c.0.as_str()), Some("xdg-open"));
-        }
     }
 
     async fn get(port: u16, target: &str, extra: &str) -> (u16, String) {

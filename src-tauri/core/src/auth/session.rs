@@ -9,10 +9,11 @@ use serde::Serialize;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use super::browser::BrowserOpener;
 use super::device::{login_device, DevicePrompt, StderrPrompt};
 use super::error::AuthError;
 use super::exchange::{exchange, redeem_code, refresh, Tokens, AICMCP_CLIENT};
-use super::pkce::{authorize_url, generate_pkce, random_state, BrowserOpener, RedirectListener};
+use super::pkce::{authorize_url, generate_pkce, random_state, RedirectListener};
 use super::store::{StoredToken, TokenStore};
 use crate::activity::{now_rfc3339, ActivityEvent, AuthAction};
 use crate::clock::Clock;
