@@ -113,9 +113,11 @@ async fn concurrent_calls_share_one_login_and_each_call_exchanges_once() {
 #[tokio::test]
 async fn pkce_failures_are_clear_and_fail_the_call() {
     for (script, expected) in [
+        // A forged state no longer ends the wait (a web page could send one); the login
+        // times out, saying what was refused.
         (
             BrowserScript::TamperState,
-            "CSRF protection failed: state mismatch",
+            "Authentication timeout: User did not complete login within 1 minutes (1 request(s) to the sign-in redirect were refused, the last one: CSRF protection failed: state mismatch)",
         ),
         (BrowserScript::Deny, "Sign-in was denied: access_denied"),
         (
@@ -149,6 +151,27 @@ async fn pkce_failures_are_clear_and_fail_the_call() {
 }
 
 #[tokio::test]
+async fn a_forged_redirect_is_refused_and_the_real_one_still_signs_in() {
+    let env = Env::start(EnvOptions {
+        script: BrowserScript::ForgeThenApprove,
+        ..EnvOptions::default()
+    })
+    .await
+    .expect("env");
+    let (err, text) = env.call("listManagedObjects", json!({})).await;
+    assert!(!err, "{text}");
+    let visits = env.browser.visits();
+    assert_eq!(visits.len(), 2, "{visits:?}");
+    assert!(visits[0].url.contains("state=forged-state"));
+    assert_eq!(visits[0].status, 400);
+    assert!(visits[0].body.contains("Invalid state parameter"));
+    assert_eq!(visits[1].status, 200);
+    assert!(visits[1].body.contains("Authorization Successful"));
+    assert_eq!(grants(&env.sim.requests(), CODE).len(), 1);
+    assert_eq!(env.app.status().last_error, None);
+}
+
+#[tokio::test]
 async fn busy_redirect_port_is_named() {
     let env = Env::start(EnvOptions::default()).await.expect("env");
     let port: u16 = env.config_env["AIC_REDIRECT_PORT"].parse().expect("port");
@@ -160,6 +183,31 @@ async fn busy_redirect_port_is_named() {
         "{text}"
     );
     assert!(text.contains("AIC_REDIRECT_PORT"));
+}
+
+#[tokio::test]
+async fn a_redirect_port_taken_on_ipv6_loopback_is_named_too() {
+    let env = Env::start(EnvOptions::default()).await.expect("env");
+    let port: u16 = env.config_env["AIC_REDIRECT_PORT"].parse().expect("port");
+    // Another program on [::1]:<port> would receive a browser's `localhost` redirect.
+    let _held = match std::net::TcpListener::bind(("::1", port)) {
+        Ok(l) => l,
+        Err(e) if !aic_mcp_tests::required() => {
+            eprintln!("skipped: cannot hold [::1]:{port} ({e})");
+            return;
+        }
+        Err(e) => panic!("cannot hold [::1]:{port}: {e}"),
+    };
+    let (err, text) = env.call("getLogSources", json!({})).await;
+    assert!(err);
+    assert!(
+        text.contains(&format!("Port {port} is already in use")),
+        "{text}"
+    );
+    assert!(
+        env.sim.requests().is_empty(),
+        "no browser was sent to the tenant"
+    );
 }
 
 #[tokio::test]

@@ -9,10 +9,20 @@ pub enum AuthError {
     Listen { port: u16, detail: String },
     #[error("Authentication timeout: User did not complete login within {minutes} minutes")]
     Timeout { minutes: u64 },
+    /// The redirect listener timed out after refusing requests that were not the tenant's
+    /// redirect (a wrong state, a foreign `Referer`): the admin may want to know why.
+    #[error("Authentication timeout: User did not complete login within {minutes} minutes ({refused} request(s) to the sign-in redirect were refused, the last one: {last})")]
+    TimeoutAfterRefusals {
+        minutes: u64,
+        refused: u32,
+        last: String,
+    },
     #[error("Sign-in was cancelled")]
     Cancelled,
     #[error("Could not open the browser: {0}")]
     Browser(String),
+    // The next three name why the redirect listener refused a request (it keeps waiting);
+    // they reach the admin inside `TimeoutAfterRefusals`.
     #[error("Origin validation failed: {0}")]
     Origin(String),
     #[error("CSRF protection failed: state parameter missing")]
@@ -83,7 +93,9 @@ impl AuthError {
             Self::NotLoggedIn { .. } => "NotLoggedIn",
             Self::Store(_) => "KeychainUnavailable",
             Self::Cancelled | Self::UserCancelled(_) => "Cancelled",
-            Self::Timeout { .. } | Self::DeviceExpired => "Timeout",
+            Self::Timeout { .. } | Self::TimeoutAfterRefusals { .. } | Self::DeviceExpired => {
+                "Timeout"
+            }
             _ => "AuthFailed",
         }
     }

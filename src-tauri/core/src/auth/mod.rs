@@ -6,6 +6,7 @@ mod device;
 mod error;
 mod exchange;
 mod pkce;
+mod redirect;
 mod session;
 mod store;
 
@@ -13,9 +14,8 @@ pub use browser::{BrowserOpener, SystemBrowser};
 pub use device::{DevicePrompt, PromptAnswer, StderrPrompt};
 pub use error::AuthError;
 pub use exchange::{AICMCP_CLIENT, EXCHANGE_CLIENT};
-pub use pkce::{
-    authorize_url, generate_pkce, random_state, result_page, PkcePair, RedirectListener,
-};
+pub use pkce::{authorize_url, generate_pkce, random_state, PkcePair};
+pub use redirect::{result_page, RedirectListener};
 pub use session::{LoginOptions, Session, SessionState, SessionStatus};
 pub use store::{
     BearerStore, FileStore, KeychainStore, MemoryStore, StoreError, StoredToken, TokenStore,
