@@ -575,3 +575,85 @@ async fn activity_log_records_calls_and_requests_but_no_secret() {
         assert!(!text.contains(&s), "a secret reached the audit log");
     }
 }
+
+#[tokio::test]
+async fn a_long_error_body_from_the_token_endpoint_is_cut() {
+    let env = Env::start(EnvOptions::default()).await.expect("env");
+    let body = format!(
+        r#"{{"error":"invalid_grant","error_description":"{}"}}"#,
+        "x".repeat(10_000)
+    );
+    env.sim.push_fault(Fault {
+        method: Some("POST".into()),
+        path_prefix: "/am/oauth2/access_token".into(),
+        kind: FaultKind::Status {
+            status: 400,
+            body: body.clone(),
+        },
+        times: 1,
+    });
+    let e = env.app.login().await.expect_err("the code exchange fails");
+    let text = e.to_string();
+    assert!(
+        text.starts_with(
+            "Authorization code exchange failed (400 Bad Request): {\"error\":\"invalid_grant\""
+        ),
+        "{}",
+        &text[..200]
+    );
+    let cut = aic_mcp_core::text::ERROR_BODY_LIMIT;
+    assert!(
+        text.ends_with(&format!("… {} bytes more", body.len() - cut)),
+        "{}",
+        &text[text.len() - 100..]
+    );
+    assert!(text.len() < cut + 200);
+}
+
+#[tokio::test]
+async fn oauth_requests_are_published_as_upstream_events_with_the_call_id() {
+    let env = Env::start(EnvOptions::default()).await.expect("env");
+    let mut rx = env.app.bus().subscribe();
+    let (err, text) = env.call("getLogSources", json!({})).await;
+    assert!(!err, "{text}");
+    let mut events = Vec::new();
+    while let Ok(ev) = rx.try_recv() {
+        events.push(serde_json::to_value(&ev).expect("json"));
+    }
+    let call_id = events
+        .iter()
+        .find(|e| e["kind"] == "tool_started")
+        .map(|e| e["call_id"].clone())
+        .expect("tool_started");
+    let token_calls: Vec<_> = events
+        .iter()
+        .filter(|e| e["kind"] == "upstream" && e["path"] == "/am/oauth2/access_token")
+        .collect();
+    assert_eq!(
+        token_calls.len(),
+        2,
+        "the code exchange and the token exchange"
+    );
+    for e in &token_calls {
+        assert_eq!(e["method"], "POST");
+        assert_eq!(e["status"], 200);
+        assert_eq!(
+            e["user_agent"],
+            concat!("aic-mcp-server/", env!("CARGO_PKG_VERSION"))
+        );
+    }
+    assert_eq!(
+        token_calls[1]["call_id"], call_id,
+        "the exchange belongs to the call"
+    );
+    let ids: Vec<_> = token_calls
+        .iter()
+        .map(|e| e["transaction_id"].as_str().unwrap_or_default())
+        .collect();
+    assert!(env
+        .sim
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/am/oauth2/access_token")
+        .all(|r| ids.contains(&r.header("x-forgerock-transactionid").unwrap_or("?"))));
+}

@@ -12,8 +12,9 @@ use tokio_util::sync::CancellationToken;
 use super::browser::BrowserOpener;
 use super::device::{login_device, DevicePrompt, StderrPrompt};
 use super::error::AuthError;
-use super::exchange::{exchange, redeem_code, refresh, Tokens, AICMCP_CLIENT};
-use super::pkce::{authorize_url, generate_pkce, random_state};
+use super::exchange::{exchange, redeem_code, refresh, Tokens};
+use super::http::login_client;
+use super::pkce::{authorize_url, fresh_secrets};
 use super::redirect::RedirectListener;
 use super::store::{StoredToken, TokenStore};
 use crate::activity::{now_rfc3339, ActivityEvent, AuthAction};
@@ -354,7 +355,13 @@ impl Session {
             LoginMode::DeviceCode => {
                 let fallback = StderrPrompt;
                 let prompt = prompt.unwrap_or(&fallback);
-                login_device(&self.client, &self.opts.scopes, prompt, &cancel).await
+                let on_code = |uri: &str, user_code: &str| {
+                    self.set_status(|s| {
+                        s.login_url = Some(uri.to_string());
+                        s.user_code = Some(user_code.to_string());
+                    });
+                };
+                login_device(&self.client, &self.opts.scopes, prompt, &cancel, &on_code).await
             }
         };
         match result {
@@ -386,17 +393,12 @@ impl Session {
 
     async fn login_pkce(&self, cancel: &CancellationToken) -> Result<Tokens, AuthError> {
         let listener = RedirectListener::bind(self.opts.redirect_port).await?;
-        let redirect_uri = listener.redirect_uri();
-        let pkce = generate_pkce();
-        let state = random_state();
-        let url = authorize_url(
-            self.client.tenant(),
-            AICMCP_CLIENT,
-            &self.opts.scopes,
-            &redirect_uri,
-            &pkce.challenge,
-            &state,
-        );
+        let redirect_uri = oauth2::RedirectUrl::new(listener.redirect_uri())
+            .map_err(|e| AuthError::Http(format!("invalid redirect URI: {e}")))?;
+        let oauth = login_client(self.client.tenant())?;
+        let (challenge, verifier, state) = fresh_secrets();
+        let (url, state) =
+            authorize_url(&oauth, &self.opts.scopes, &redirect_uri, challenge, state);
         eprintln!("Sign in to PingOne Advanced Identity Cloud in your browser. If it did not open, open this URL:\n\n    {url}\n");
         self.set_status(|s| s.login_url = Some(url.clone()));
         if let Err(e) = self.browser.open(&url).await {
@@ -404,13 +406,13 @@ impl Session {
         }
         let code = listener
             .wait_for_code(
-                &state,
+                state.secret(),
                 self.client.tenant().host(),
                 self.opts.login_timeout,
                 cancel.clone(),
             )
             .await?;
-        redeem_code(&self.client, &code, &redirect_uri, &pkce.verifier).await
+        redeem_code(&self.client, &oauth, &code, &redirect_uri, verifier).await
     }
 
     /// Cancels a login in progress (the desktop's Cancel button).
