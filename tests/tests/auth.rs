@@ -5,7 +5,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aic_mcp_core::auth::{DevicePrompt, MemoryStore, PromptAnswer, StoredToken, TokenStore};
+use aic_mcp_core::auth::{
+    DevicePrompt, MemoryStore, PromptAnswer, SessionState, StoredToken, TokenStore,
+};
 use aic_mcp_core::secret::AccessToken;
 use aic_mcp_tests::aic_tenant_sim::{Fault, FaultKind, RecordedRequest, SimConfig};
 use aic_mcp_tests::{form, BrowserScript, Env, EnvOptions};
@@ -21,6 +23,17 @@ fn grants(reqs: &[RecordedRequest], grant: &str) -> Vec<std::collections::HashMa
 
 const CODE: &str = "authorization_code";
 const EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+
+/// Waits (10 s at most) until `cond` holds.
+async fn wait_until(what: &str, cond: impl Fn() -> bool) {
+    for _ in 0..200 {
+        if cond() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
 
 #[tokio::test]
 async fn pkce_login_sends_exactly_the_contract_requests() {
@@ -656,4 +669,41 @@ async fn oauth_requests_are_published_as_upstream_events_with_the_call_id() {
         .iter()
         .filter(|r| r.path == "/am/oauth2/access_token")
         .all(|r| ids.contains(&r.header("x-forgerock-transactionid").unwrap_or("?"))));
+}
+
+#[tokio::test]
+async fn a_log_out_while_the_admins_name_is_on_its_way_is_not_undone() {
+    let store: Arc<MemoryStore> = Arc::new(MemoryStore::default());
+    let env = Env::start(EnvOptions {
+        store: Some(store.clone()),
+        ..EnvOptions::default()
+    })
+    .await
+    .expect("env")
+    .logged_in()
+    .await
+    .expect("login");
+    let tenant = env.app.status().tenant;
+    assert!(store.load(&tenant).await.expect("load").is_some());
+    // Every answer now takes 2 s: the log out happens while /openidm/info/login is
+    // answering.
+    env.sim.set_latency(Duration::from_secs(2));
+    let session = env.app.session().clone();
+    let identify = tokio::spawn(async move { session.identify().await });
+    wait_until("the admin's name to be asked for", || {
+        env.sim
+            .requests()
+            .iter()
+            .any(|r| r.path == "/openidm/info/login")
+    })
+    .await;
+    env.app.logout().await.expect("logout");
+    assert_eq!(identify.await.expect("join"), None);
+    assert!(
+        store.load(&tenant).await.expect("load").is_none(),
+        "the log out stands: no token saved after it"
+    );
+    let status = env.app.status();
+    assert_eq!(status.state, SessionState::SignedOut);
+    assert_eq!(status.admin, None);
 }

@@ -447,19 +447,26 @@ impl Session {
         result
     }
 
-    /// Drops the primary token if it is `token` (the tenant rejected it).
+    /// The tenant rejected `token`: when it is still the primary token, it is dropped and
+    /// the session is signed out. A token that was already replaced (a login or refresh
+    /// finished meanwhile) changes nothing.
     fn invalidate(&self, token: &AccessToken) {
-        if let Ok(mut p) = self.primary.lock() {
-            if p.as_ref().map(|p| &p.token == token).unwrap_or(false) {
-                if let Some(p) = p.as_mut() {
+        let current = match self.primary.lock() {
+            Ok(mut p) => match p.as_mut() {
+                Some(p) if &p.token == token => {
                     p.expires_at = 0;
+                    true
                 }
-            }
+                _ => false,
+            },
+            Err(_) => false,
+        };
+        if current {
+            self.set_status(|s| {
+                s.state = SessionState::SignedOut;
+                s.expires_at_ms = None;
+            });
         }
-        self.set_status(|s| {
-            s.state = SessionState::SignedOut;
-            s.expires_at_ms = None;
-        });
     }
 
     /// A token with exactly `scopes` for one tool call (RFC 8693). A 401 from the exchange
@@ -521,20 +528,27 @@ impl Session {
             tracing::info!(status = resp.status, "/openidm/info/login named no admin");
             return None;
         };
-        self.set_status(|s| s.admin = Some(admin.clone()));
+        // Saved under the login lock, and only for the token that named the admin: a Log
+        // out (or a new login) while the name was on its way wins, and is never undone.
+        let _g = self.login_lock.lock().await;
         let record = self.primary.lock().ok().and_then(|p| {
-            p.as_ref().map(|p| StoredToken {
-                access_token: p.token.clone(),
-                expires_at: p.expires_at,
-                aic_base_url: self.tenant(),
-                refresh_token: p.refresh.clone(),
-                subject: Some(admin.clone()),
-            })
+            p.as_ref()
+                .filter(|p| p.token == token && self.valid(p.expires_at))
+                .map(|p| StoredToken {
+                    access_token: p.token.clone(),
+                    expires_at: p.expires_at,
+                    aic_base_url: self.tenant(),
+                    refresh_token: p.refresh.clone(),
+                    subject: Some(admin.clone()),
+                })
         });
-        if let Some(record) = record {
-            if let Err(e) = self.store.save(&record).await {
-                tracing::warn!(error = %e, "could not remember the admin's name");
-            }
+        let Some(record) = record else {
+            tracing::info!("the session changed while the admin's name was learnt; not kept");
+            return None;
+        };
+        self.set_status(|s| s.admin = Some(admin.clone()));
+        if let Err(e) = self.store.save(&record).await {
+            tracing::warn!(error = %e, "could not remember the admin's name");
         }
         Some(admin)
     }
@@ -550,6 +564,11 @@ impl Session {
         if self.acquire(None, false).await.is_ok() {
             return false;
         }
+        // A login may have finished since `acquire` let go of the lock.
+        let _g = self.login_lock.lock().await;
+        if self.valid_in_memory().is_some() || self.status().state != SessionState::SignedIn {
+            return false;
+        }
         self.set_status(|s| {
             s.state = SessionState::SignedOut;
             s.expires_at_ms = None;
@@ -558,5 +577,61 @@ impl Session {
         });
         self.publish(AuthAction::LoggedOut, Some("token expired".into()));
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::activity::ActivityBus;
+    use crate::auth::store::MemoryStore;
+    use crate::clock::SystemClock;
+    use crate::config::TenantUrl;
+
+    #[derive(Debug)]
+    struct NoBrowser;
+
+    #[async_trait::async_trait]
+    impl BrowserOpener for NoBrowser {
+        async fn open(&self, _url: &str) -> Result<(), String> {
+            Err("no browser in unit tests".into())
+        }
+    }
+
+    fn session() -> Arc<Session> {
+        let tenant = TenantUrl::parse("https://t.example.com").expect("url");
+        let client = TenantClient::new(tenant, None, ActivityBus::new(8), false).expect("client");
+        Session::new(
+            client,
+            Arc::new(MemoryStore::default()),
+            Arc::new(SystemClock),
+            Arc::new(NoBrowser),
+            LoginOptions::new(LoginMode::Pkce, 0),
+        )
+    }
+
+    fn tokens(access: &str) -> Tokens {
+        Tokens {
+            access_token: AccessToken::new(access),
+            expires_in_secs: 3600,
+            refresh_token: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_401_for_a_replaced_token_does_not_sign_out() {
+        let s = session();
+        let old = s.accept(tokens("old")).await;
+        // A login (or refresh) replaced the token while a call still held the old one.
+        let new = s.accept(tokens("new")).await;
+        s.invalidate(&old);
+        assert_eq!(s.status().state, SessionState::SignedIn);
+        assert!(s.status().expires_at_ms.is_some());
+        assert_eq!(s.valid_in_memory(), Some(new.clone()));
+
+        // A 401 for the current token does sign out.
+        s.invalidate(&new);
+        assert_eq!(s.status().state, SessionState::SignedOut);
+        assert_eq!(s.valid_in_memory(), None);
     }
 }
