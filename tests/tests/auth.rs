@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aic_mcp_core::auth::{
-    DevicePrompt, MemoryStore, PromptAnswer, SessionState, StoredToken, TokenStore,
+    AuthError, DevicePrompt, MemoryStore, PromptAnswer, SessionState, StoredToken, TokenStore,
 };
 use aic_mcp_core::secret::AccessToken;
 use aic_mcp_tests::aic_tenant_sim::{Fault, FaultKind, RecordedRequest, SimConfig};
@@ -23,6 +23,7 @@ fn grants(reqs: &[RecordedRequest], grant: &str) -> Vec<std::collections::HashMa
 
 const CODE: &str = "authorization_code";
 const EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+const DEVICE: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
 /// Waits (10 s at most) until `cond` holds.
 async fn wait_until(what: &str, cond: impl Fn() -> bool) {
@@ -706,4 +707,59 @@ async fn a_log_out_while_the_admins_name_is_on_its_way_is_not_undone() {
     let status = env.app.status();
     assert_eq!(status.state, SessionState::SignedOut);
     assert_eq!(status.admin, None);
+}
+
+/// A device sign-in nobody approves, polled every 3 s: room to see that no poll follows a
+/// cancellation.
+fn slow_device_env() -> EnvOptions {
+    let mut opts = device_env(false, 120);
+    opts.sim.device_interval_secs = 3;
+    opts
+}
+
+fn device_polls(env: &Env) -> usize {
+    grants(&env.sim.requests(), DEVICE).len()
+}
+
+#[tokio::test]
+async fn a_cancelled_tool_call_stops_its_device_sign_in() {
+    let env = Env::start(slow_device_env()).await.expect("env");
+    let service = env.service.clone();
+    let call = tokio::spawn(async move {
+        service
+            .call("getLogSources", json!({}), Some("test".into()), None)
+            .await
+    });
+    wait_until("the first poll", || device_polls(&env) >= 1).await;
+    assert_eq!(env.app.status().state, SessionState::SigningIn);
+    assert!(env.app.status().login_url.is_some(), "the URL is shown");
+    // The MCP client cancels the call: its future is dropped.
+    call.abort();
+    assert!(call.await.expect_err("aborted").is_cancelled());
+    let seen = device_polls(&env);
+    tokio::time::sleep(Duration::from_secs(7)).await; // two intervals and more
+    assert_eq!(device_polls(&env), seen, "no poll after the cancellation");
+    let status = env.app.status();
+    assert_eq!(
+        status.state,
+        SessionState::SignedOut,
+        "not stuck signing in"
+    );
+    assert_eq!(status.login_url, None);
+    assert_eq!(status.user_code, None);
+    assert_eq!(status.last_error.as_deref(), Some("Sign-in was cancelled"));
+}
+
+#[tokio::test]
+async fn cancel_stops_a_device_sign_in() {
+    let env = Env::start(slow_device_env()).await.expect("env");
+    let session = env.app.session().clone();
+    let login = tokio::spawn(async move { session.login(None).await });
+    wait_until("the first poll", || device_polls(&env) >= 1).await;
+    env.app.cancel_login();
+    assert_eq!(login.await.expect("join"), Err(AuthError::Cancelled));
+    let seen = device_polls(&env);
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    assert_eq!(device_polls(&env), seen, "no poll after the cancellation");
+    assert_eq!(env.app.status().state, SessionState::SignedOut);
 }

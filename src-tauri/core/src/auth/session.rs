@@ -350,6 +350,12 @@ impl Session {
             s.last_error = None;
         });
         self.publish(AuthAction::LoginStarted, None);
+        // A tool call that is cancelled drops this future mid-login: the guard puts the
+        // status back so it does not say "signing in" forever.
+        let mut guard = LoginGuard {
+            session: self,
+            settled: false,
+        };
         let result = match self.opts.mode {
             LoginMode::Pkce => self.login_pkce(&cancel).await,
             LoginMode::DeviceCode => {
@@ -364,6 +370,7 @@ impl Session {
                 login_device(&self.client, &self.opts.scopes, prompt, &cancel, &on_code).await
             }
         };
+        guard.settled = true;
         match result {
             Ok(tokens) => {
                 let token = self.accept(tokens).await;
@@ -577,6 +584,35 @@ impl Session {
         });
         self.publish(AuthAction::LoggedOut, Some("token expired".into()));
         true
+    }
+}
+
+/// Puts the status back when a login's future is dropped before it settles (the tool call
+/// that started it was cancelled).
+struct LoginGuard<'a> {
+    session: &'a Session,
+    settled: bool,
+}
+
+impl Drop for LoginGuard<'_> {
+    fn drop(&mut self) {
+        if self.settled {
+            return;
+        }
+        let session = self.session;
+        let signed_in = session.valid_in_memory().is_some();
+        let message = AuthError::Cancelled.to_string();
+        session.set_status(|s| {
+            s.state = if signed_in {
+                SessionState::SignedIn
+            } else {
+                SessionState::SignedOut
+            };
+            s.login_url = None;
+            s.user_code = None;
+            s.last_error = Some(message.clone());
+        });
+        session.publish(AuthAction::LoginFailed, Some(message));
     }
 }
 
