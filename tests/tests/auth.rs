@@ -763,3 +763,27 @@ async fn cancel_stops_a_device_sign_in() {
     assert_eq!(device_polls(&env), seen, "no poll after the cancellation");
     assert_eq!(env.app.status().state, SessionState::SignedOut);
 }
+
+#[tokio::test]
+async fn a_device_code_that_expires_while_the_tenant_is_unreachable_says_so() {
+    let env = Env::start(device_env(true, 3)).await.expect("env");
+    // Every poll's connection is closed without an answer; the device-code request is not.
+    env.sim.push_fault(Fault {
+        method: Some("POST".into()),
+        path_prefix: "/am/oauth2/access_token".into(),
+        kind: FaultKind::Drop,
+        times: 100,
+    });
+    let e = env.app.session().login(None).await.expect_err("expired");
+    assert!(
+        matches!(e, AuthError::DeviceExpiredUnreachable(_)),
+        "polls are retried until the code expires, then named: {e}"
+    );
+    assert!(
+        e.to_string()
+            .starts_with("Device code expired - authentication timed out (the last poll failed: "),
+        "{e}"
+    );
+    assert_eq!(e.code(), "Timeout");
+    assert!(device_polls(&env) >= 1);
+}
