@@ -43,12 +43,24 @@ pub fn sim_http_client(ca: Option<&Path>) -> reqwest::Client {
 pub enum BrowserScript {
     /// Follow the simulator's auto-approve redirect back to the listener.
     Approve,
-    /// Follow the redirect but replace `state` with another value.
+    /// Follow the redirect but replace `state` with another value (the listener refuses
+    /// it and keeps waiting, so the login times out).
     TamperState,
+    /// Send the redirect with a forged `state` first (as a web page could), then the real
+    /// one.
+    ForgeThenApprove,
     /// Submit the login form with the right credentials and press Deny.
     Deny,
     /// Do nothing (the login times out).
     Ignore,
+}
+
+/// What the redirect listener answered the scripted browser.
+#[derive(Debug, Clone)]
+pub struct Visit {
+    pub url: String,
+    pub status: u16,
+    pub body: String,
 }
 
 /// A "browser" that performs the redirect dance with reqwest.
@@ -57,6 +69,8 @@ pub struct ScriptedBrowser {
     pub client: reqwest::Client,
     pub script: BrowserScript,
     pub opened: Arc<std::sync::Mutex<Vec<String>>>,
+    /// The redirect listener's answers, in order.
+    pub visits: Arc<std::sync::Mutex<Vec<Visit>>>,
 }
 
 impl ScriptedBrowser {
@@ -65,7 +79,49 @@ impl ScriptedBrowser {
             client: sim_http_client(ca),
             script,
             opened: Arc::default(),
+            visits: Arc::default(),
         }
+    }
+
+    /// The redirect listener's answers so far.
+    pub fn visits(&self) -> Vec<Visit> {
+        self.visits.lock().map(|v| v.clone()).unwrap_or_default()
+    }
+}
+
+/// `redirect` with its `state` replaced.
+fn forge_state(redirect: &str) -> String {
+    let Ok(mut u) = reqwest::Url::parse(redirect) else {
+        return redirect.to_string();
+    };
+    let pairs: Vec<(String, String)> = u
+        .query_pairs()
+        .map(|(k, v)| {
+            let v = if k == "state" {
+                "forged-state".to_string()
+            } else {
+                v.into_owned()
+            };
+            (k.into_owned(), v)
+        })
+        .collect();
+    u.query_pairs_mut().clear().extend_pairs(pairs);
+    u.to_string()
+}
+
+/// GETs `url` and records the answer.
+async fn visit(client: &reqwest::Client, visits: &std::sync::Mutex<Vec<Visit>>, url: &str) {
+    let Ok(r) = client.get(url).send().await else {
+        return;
+    };
+    let status = r.status().as_u16();
+    let body = r.text().await.unwrap_or_default();
+    if let Ok(mut v) = visits.lock() {
+        v.push(Visit {
+            url: url.to_string(),
+            status,
+            body,
+        });
     }
 }
 
@@ -84,11 +140,14 @@ impl BrowserOpener for ScriptedBrowser {
         }
         let client = self.client.clone();
         let script = self.script.clone();
+        let visits = self.visits.clone();
         let url = url.to_string();
         tokio::spawn(async move {
             let redirect = match script {
                 BrowserScript::Ignore => return,
-                BrowserScript::Approve | BrowserScript::TamperState => {
+                BrowserScript::Approve
+                | BrowserScript::TamperState
+                | BrowserScript::ForgeThenApprove => {
                     let Ok(r) = client.get(&url).send().await else {
                         return;
                     };
@@ -117,25 +176,17 @@ impl BrowserOpener for ScriptedBrowser {
                     location(&r)
                 }
             };
-            let Some(mut redirect) = redirect else { return };
-            if matches!(script, BrowserScript::TamperState) {
-                if let Ok(mut u) = reqwest::Url::parse(&redirect) {
-                    let pairs: Vec<(String, String)> = u
-                        .query_pairs()
-                        .map(|(k, v)| {
-                            let v = if k == "state" {
-                                "forged-state".to_string()
-                            } else {
-                                v.into_owned()
-                            };
-                            (k.into_owned(), v)
-                        })
-                        .collect();
-                    u.query_pairs_mut().clear().extend_pairs(pairs);
-                    redirect = u.to_string();
+            let Some(redirect) = redirect else { return };
+            match script {
+                BrowserScript::TamperState => {
+                    visit(&client, &visits, &forge_state(&redirect)).await;
                 }
+                BrowserScript::ForgeThenApprove => {
+                    visit(&client, &visits, &forge_state(&redirect)).await;
+                    visit(&client, &visits, &redirect).await;
+                }
+                _ => visit(&client, &visits, &redirect).await,
             }
-            let _ = client.get(&redirect).send().await;
         });
         Ok(())
     }

@@ -5,7 +5,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aic_mcp_core::auth::{DevicePrompt, MemoryStore, PromptAnswer, StoredToken, TokenStore};
+use aic_mcp_core::auth::{
+    AuthError, DevicePrompt, MemoryStore, PromptAnswer, SessionState, StoredToken, TokenStore,
+};
 use aic_mcp_core::secret::AccessToken;
 use aic_mcp_tests::aic_tenant_sim::{Fault, FaultKind, RecordedRequest, SimConfig};
 use aic_mcp_tests::{form, BrowserScript, Env, EnvOptions};
@@ -21,6 +23,18 @@ fn grants(reqs: &[RecordedRequest], grant: &str) -> Vec<std::collections::HashMa
 
 const CODE: &str = "authorization_code";
 const EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+const DEVICE: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
+/// Waits (10 s at most) until `cond` holds.
+async fn wait_until(what: &str, cond: impl Fn() -> bool) {
+    for _ in 0..200 {
+        if cond() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
 
 #[tokio::test]
 async fn pkce_login_sends_exactly_the_contract_requests() {
@@ -113,9 +127,11 @@ async fn concurrent_calls_share_one_login_and_each_call_exchanges_once() {
 #[tokio::test]
 async fn pkce_failures_are_clear_and_fail_the_call() {
     for (script, expected) in [
+        // A forged state no longer ends the wait (a web page could send one); the login
+        // times out, saying what was refused.
         (
             BrowserScript::TamperState,
-            "CSRF protection failed: state mismatch",
+            "Authentication timeout: User did not complete login within 1 minutes (1 request(s) to the sign-in redirect were refused, the last one: CSRF protection failed: state mismatch)",
         ),
         (BrowserScript::Deny, "Sign-in was denied: access_denied"),
         (
@@ -149,6 +165,27 @@ async fn pkce_failures_are_clear_and_fail_the_call() {
 }
 
 #[tokio::test]
+async fn a_forged_redirect_is_refused_and_the_real_one_still_signs_in() {
+    let env = Env::start(EnvOptions {
+        script: BrowserScript::ForgeThenApprove,
+        ..EnvOptions::default()
+    })
+    .await
+    .expect("env");
+    let (err, text) = env.call("listManagedObjects", json!({})).await;
+    assert!(!err, "{text}");
+    let visits = env.browser.visits();
+    assert_eq!(visits.len(), 2, "{visits:?}");
+    assert!(visits[0].url.contains("state=forged-state"));
+    assert_eq!(visits[0].status, 400);
+    assert!(visits[0].body.contains("Invalid state parameter"));
+    assert_eq!(visits[1].status, 200);
+    assert!(visits[1].body.contains("Authorization Successful"));
+    assert_eq!(grants(&env.sim.requests(), CODE).len(), 1);
+    assert_eq!(env.app.status().last_error, None);
+}
+
+#[tokio::test]
 async fn busy_redirect_port_is_named() {
     let env = Env::start(EnvOptions::default()).await.expect("env");
     let port: u16 = env.config_env["AIC_REDIRECT_PORT"].parse().expect("port");
@@ -160,6 +197,31 @@ async fn busy_redirect_port_is_named() {
         "{text}"
     );
     assert!(text.contains("AIC_REDIRECT_PORT"));
+}
+
+#[tokio::test]
+async fn a_redirect_port_taken_on_ipv6_loopback_is_named_too() {
+    let env = Env::start(EnvOptions::default()).await.expect("env");
+    let port: u16 = env.config_env["AIC_REDIRECT_PORT"].parse().expect("port");
+    // Another program on [::1]:<port> would receive a browser's `localhost` redirect.
+    let _held = match std::net::TcpListener::bind(("::1", port)) {
+        Ok(l) => l,
+        Err(e) if !aic_mcp_tests::required() => {
+            eprintln!("skipped: cannot hold [::1]:{port} ({e})");
+            return;
+        }
+        Err(e) => panic!("cannot hold [::1]:{port}: {e}"),
+    };
+    let (err, text) = env.call("getLogSources", json!({})).await;
+    assert!(err);
+    assert!(
+        text.contains(&format!("Port {port} is already in use")),
+        "{text}"
+    );
+    assert!(
+        env.sim.requests().is_empty(),
+        "no browser was sent to the tenant"
+    );
 }
 
 #[tokio::test]
@@ -526,4 +588,202 @@ async fn activity_log_records_calls_and_requests_but_no_secret() {
     for s in secrets {
         assert!(!text.contains(&s), "a secret reached the audit log");
     }
+}
+
+#[tokio::test]
+async fn a_long_error_body_from_the_token_endpoint_is_cut() {
+    let env = Env::start(EnvOptions::default()).await.expect("env");
+    let body = format!(
+        r#"{{"error":"invalid_grant","error_description":"{}"}}"#,
+        "x".repeat(10_000)
+    );
+    env.sim.push_fault(Fault {
+        method: Some("POST".into()),
+        path_prefix: "/am/oauth2/access_token".into(),
+        kind: FaultKind::Status {
+            status: 400,
+            body: body.clone(),
+        },
+        times: 1,
+    });
+    let e = env.app.login().await.expect_err("the code exchange fails");
+    let text = e.to_string();
+    assert!(
+        text.starts_with(
+            "Authorization code exchange failed (400 Bad Request): {\"error\":\"invalid_grant\""
+        ),
+        "{}",
+        &text[..200]
+    );
+    let cut = aic_mcp_core::text::ERROR_BODY_LIMIT;
+    assert!(
+        text.ends_with(&format!("… {} bytes more", body.len() - cut)),
+        "{}",
+        &text[text.len() - 100..]
+    );
+    assert!(text.len() < cut + 200);
+}
+
+#[tokio::test]
+async fn oauth_requests_are_published_as_upstream_events_with_the_call_id() {
+    let env = Env::start(EnvOptions::default()).await.expect("env");
+    let mut rx = env.app.bus().subscribe();
+    let (err, text) = env.call("getLogSources", json!({})).await;
+    assert!(!err, "{text}");
+    let mut events = Vec::new();
+    while let Ok(ev) = rx.try_recv() {
+        events.push(serde_json::to_value(&ev).expect("json"));
+    }
+    let call_id = events
+        .iter()
+        .find(|e| e["kind"] == "tool_started")
+        .map(|e| e["call_id"].clone())
+        .expect("tool_started");
+    let token_calls: Vec<_> = events
+        .iter()
+        .filter(|e| e["kind"] == "upstream" && e["path"] == "/am/oauth2/access_token")
+        .collect();
+    assert_eq!(
+        token_calls.len(),
+        2,
+        "the code exchange and the token exchange"
+    );
+    for e in &token_calls {
+        assert_eq!(e["method"], "POST");
+        assert_eq!(e["status"], 200);
+        assert_eq!(
+            e["user_agent"],
+            concat!("aic-mcp-server/", env!("CARGO_PKG_VERSION"))
+        );
+    }
+    assert_eq!(
+        token_calls[1]["call_id"], call_id,
+        "the exchange belongs to the call"
+    );
+    let ids: Vec<_> = token_calls
+        .iter()
+        .map(|e| e["transaction_id"].as_str().unwrap_or_default())
+        .collect();
+    assert!(env
+        .sim
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/am/oauth2/access_token")
+        .all(|r| ids.contains(&r.header("x-forgerock-transactionid").unwrap_or("?"))));
+}
+
+#[tokio::test]
+async fn a_log_out_while_the_admins_name_is_on_its_way_is_not_undone() {
+    let store: Arc<MemoryStore> = Arc::new(MemoryStore::default());
+    let env = Env::start(EnvOptions {
+        store: Some(store.clone()),
+        ..EnvOptions::default()
+    })
+    .await
+    .expect("env")
+    .logged_in()
+    .await
+    .expect("login");
+    let tenant = env.app.status().tenant;
+    assert!(store.load(&tenant).await.expect("load").is_some());
+    // Every answer now takes 2 s: the log out happens while /openidm/info/login is
+    // answering.
+    env.sim.set_latency(Duration::from_secs(2));
+    let session = env.app.session().clone();
+    let identify = tokio::spawn(async move { session.identify().await });
+    wait_until("the admin's name to be asked for", || {
+        env.sim
+            .requests()
+            .iter()
+            .any(|r| r.path == "/openidm/info/login")
+    })
+    .await;
+    env.app.logout().await.expect("logout");
+    assert_eq!(identify.await.expect("join"), None);
+    assert!(
+        store.load(&tenant).await.expect("load").is_none(),
+        "the log out stands: no token saved after it"
+    );
+    let status = env.app.status();
+    assert_eq!(status.state, SessionState::SignedOut);
+    assert_eq!(status.admin, None);
+}
+
+/// A device sign-in nobody approves, polled every 3 s: room to see that no poll follows a
+/// cancellation.
+fn slow_device_env() -> EnvOptions {
+    let mut opts = device_env(false, 120);
+    opts.sim.device_interval_secs = 3;
+    opts
+}
+
+fn device_polls(env: &Env) -> usize {
+    grants(&env.sim.requests(), DEVICE).len()
+}
+
+#[tokio::test]
+async fn a_cancelled_tool_call_stops_its_device_sign_in() {
+    let env = Env::start(slow_device_env()).await.expect("env");
+    let service = env.service.clone();
+    let call = tokio::spawn(async move {
+        service
+            .call("getLogSources", json!({}), Some("test".into()), None)
+            .await
+    });
+    wait_until("the first poll", || device_polls(&env) >= 1).await;
+    assert_eq!(env.app.status().state, SessionState::SigningIn);
+    assert!(env.app.status().login_url.is_some(), "the URL is shown");
+    // The MCP client cancels the call: its future is dropped.
+    call.abort();
+    assert!(call.await.expect_err("aborted").is_cancelled());
+    let seen = device_polls(&env);
+    tokio::time::sleep(Duration::from_secs(7)).await; // two intervals and more
+    assert_eq!(device_polls(&env), seen, "no poll after the cancellation");
+    let status = env.app.status();
+    assert_eq!(
+        status.state,
+        SessionState::SignedOut,
+        "not stuck signing in"
+    );
+    assert_eq!(status.login_url, None);
+    assert_eq!(status.user_code, None);
+    assert_eq!(status.last_error.as_deref(), Some("Sign-in was cancelled"));
+}
+
+#[tokio::test]
+async fn cancel_stops_a_device_sign_in() {
+    let env = Env::start(slow_device_env()).await.expect("env");
+    let session = env.app.session().clone();
+    let login = tokio::spawn(async move { session.login(None).await });
+    wait_until("the first poll", || device_polls(&env) >= 1).await;
+    env.app.cancel_login();
+    assert_eq!(login.await.expect("join"), Err(AuthError::Cancelled));
+    let seen = device_polls(&env);
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    assert_eq!(device_polls(&env), seen, "no poll after the cancellation");
+    assert_eq!(env.app.status().state, SessionState::SignedOut);
+}
+
+#[tokio::test]
+async fn a_device_code_that_expires_while_the_tenant_is_unreachable_says_so() {
+    let env = Env::start(device_env(true, 3)).await.expect("env");
+    // Every poll's connection is closed without an answer; the device-code request is not.
+    env.sim.push_fault(Fault {
+        method: Some("POST".into()),
+        path_prefix: "/am/oauth2/access_token".into(),
+        kind: FaultKind::Drop,
+        times: 100,
+    });
+    let e = env.app.session().login(None).await.expect_err("expired");
+    assert!(
+        matches!(e, AuthError::DeviceExpiredUnreachable(_)),
+        "polls are retried until the code expires, then named: {e}"
+    );
+    assert!(
+        e.to_string()
+            .starts_with("Device code expired - authentication timed out (the last poll failed: "),
+        "{e}"
+    );
+    assert_eq!(e.code(), "Timeout");
+    assert!(device_polls(&env) >= 1);
 }

@@ -8,9 +8,11 @@ use std::borrow::Cow;
 pub const ERROR_BODY_LIMIT: usize = 4 * 1024;
 
 /// `text` cut to at most `max` bytes (on a character boundary), with `… N bytes more`
-/// saying how much was left out. Unchanged (borrowed) when it fits.
+/// saying how much was left out. Unchanged (borrowed) when it fits, or when it was already
+/// cut to `max` (a body cut where it was read and cut again where it enters an error keeps
+/// one note that counts what the tenant sent).
 pub fn cap(text: &str, max: usize) -> Cow<'_, str> {
-    if text.len() <= max {
+    if text.len() <= max || already_capped(text, max) {
         return Cow::Borrowed(text);
     }
     let mut end = max;
@@ -18,6 +20,19 @@ pub fn cap(text: &str, max: usize) -> Cow<'_, str> {
         end -= 1;
     }
     Cow::Owned(format!("{}… {} bytes more", &text[..end], text.len() - end))
+}
+
+/// `head… [over ]N bytes more` with a head of at most `max` bytes: what [`cap`] and
+/// [`body_head`] make.
+fn already_capped(text: &str, max: usize) -> bool {
+    let Some((head, note)) = text.rsplit_once("… ") else {
+        return false;
+    };
+    let count = note.strip_prefix("over ").unwrap_or(note);
+    head.len() <= max
+        && count
+            .strip_suffix(" bytes more")
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// An upstream error body as errors and events carry it: at most [`ERROR_BODY_LIMIT`].
@@ -112,6 +127,20 @@ mod tests {
         assert_eq!(size(4096), "4 KiB");
         assert_eq!(size(1500), "1500 bytes");
         assert_eq!(size(0), "0 bytes");
+    }
+
+    #[test]
+    fn a_cut_text_is_not_cut_again() {
+        let body = "x".repeat(10_000);
+        let once = error_body(&body);
+        assert_eq!(error_body(&once), once);
+        let head = body_head(body.as_bytes(), 20_000, false, ERROR_BODY_LIMIT);
+        assert_eq!(error_body(&head), head);
+        // Text that only looks like a note, or whose head is too long, is cut.
+        let fake = format!("{}… 12 bytes more", "y".repeat(ERROR_BODY_LIMIT + 1));
+        assert!(
+            error_body(&fake).ends_with(&format!("… {} bytes more", fake.len() - ERROR_BODY_LIMIT))
+        );
     }
 
     #[test]

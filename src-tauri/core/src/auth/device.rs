@@ -1,16 +1,29 @@
-//! Device authorization grant with PKCE (contract §2.6), done right: a 5 s default
-//! interval, `slow_down` adds 5 s, expiry counted from the device-code response, polling
-//! starts at once while the URL is shown (MCP elicitation, else stderr).
+//! Device authorization grant with PKCE (contract §2.6) on the `oauth2` crate, done right: a
+//! 5 s default interval, `slow_down` adds 5 s, expiry counted from the device-code
+//! response, polling starts at once while the URL is shown (MCP elicitation, else stderr),
+//! and a cancelled sign-in sends no further poll.
+//!
+//! The crate's poller does the polling; around it we keep what it leaves to the caller or
+//! does differently: the first poll waits one interval like the reference's; an `interval`
+//! of 0 means the default, not a busy loop; the deadline is a monotonic one from the moment
+//! the device code arrived (the crate's counts from its own start, on the wall clock); and
+//! an expiry after polls that could not reach the tenant says so (the crate retries those
+//! with a back-off, as RFC 8628 §3.5 asks, and does not report them).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use serde::Deserialize;
+use oauth2::{
+    DeviceCodeErrorResponse, DeviceCodeErrorResponseType, PkceCodeChallenge, PkceCodeVerifier,
+    RequestTokenError, StandardDeviceAuthorizationResponse,
+};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::error::AuthError;
-use super::exchange::{oauth_error, parse_tokens, Tokens, AICMCP_CLIENT, TOKEN_PATH};
-use super::pkce::generate_pkce;
-use crate::tenant::TenantClient;
+use super::exchange::{tokens, Tokens};
+use super::http::{login_client, scope_list, unreadable, LastReply, LoginClient, OAuthHttp};
+use crate::tenant::{TenantClient, TenantError};
+use crate::text::error_body;
 
 /// How the user answered the prompt that showed the verification URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,113 +56,153 @@ impl DevicePrompt for StderrPrompt {
     }
 }
 
-#[derive(Deserialize)]
-struct DeviceCodeResponse {
-    device_code: String,
-    user_code: Option<String>,
-    verification_uri: Option<String>,
-    verification_uri_complete: Option<String>,
-    expires_in: Option<u64>,
-    interval: Option<u64>,
+/// The interval when the tenant gives none (or 0): RFC 8628 §3.2.
+const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
+
+fn interval_or_default(interval: Duration) -> Duration {
+    if interval.is_zero() {
+        DEFAULT_INTERVAL
+    } else {
+        interval
+    }
 }
 
-const DEFAULT_INTERVAL: u64 = 5;
-
+/// Signs in with the device flow. `on_code` learns the URL and user code as soon as they
+/// are known (for the status display). Ends with an error on `cancel`; nothing is sent
+/// after that, nor after this future is dropped.
 pub(crate) async fn login_device(
     client: &TenantClient,
     scopes: &str,
     prompt: &dyn DevicePrompt,
     cancel: &CancellationToken,
+    on_code: &(dyn Fn(&str, &str) + Send + Sync),
 ) -> Result<Tokens, AuthError> {
-    let pkce = generate_pkce();
-    let r = client
-        .post_form(
-            "/am/oauth2/device/code",
-            &[
-                ("client_id", AICMCP_CLIENT),
-                ("scope", scopes),
-                ("code_challenge", &pkce.challenge),
-                ("code_challenge_method", "S256"),
-            ],
-            None,
-        )
-        .await
-        .map_err(|e| AuthError::Http(e.to_string()))?;
-    if !(200..300).contains(&r.status) {
-        return Err(AuthError::DeviceRequest {
-            status: r.status,
-            reason: r.reason,
-            body: r.text,
-        });
-    }
-    let started = Instant::now();
-    let dc: DeviceCodeResponse =
-        serde_json::from_str(&r.text).map_err(|e| AuthError::BadResponse(e.to_string()))?;
-    let user_code = dc.user_code.clone().unwrap_or_default();
-    let uri = dc
-        .verification_uri_complete
-        .clone()
-        .or_else(|| dc.verification_uri.clone())
-        .ok_or(AuthError::MissingField("verification_uri"))?;
-    let lifetime = Duration::from_secs(dc.expires_in.unwrap_or(300));
-    let mut interval =
-        Duration::from_secs(dc.interval.filter(|i| *i > 0).unwrap_or(DEFAULT_INTERVAL));
+    let flow = async {
+        let oauth = login_client(client.tenant())?;
+        let http = OAuthHttp::new(client, None);
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let details: StandardDeviceAuthorizationResponse = oauth
+            .exchange_device_code()
+            .add_scopes(scope_list(scopes))
+            .add_extra_param("code_challenge", challenge.as_str())
+            .add_extra_param("code_challenge_method", challenge.method().as_str())
+            .request_async(&http)
+            .await
+            .map_err(|e| {
+                http.failure(e, |status, reason, body| AuthError::DeviceRequest {
+                    status,
+                    reason,
+                    body,
+                })
+            })?;
+        let deadline = Instant::now() + details.expires_in();
+        let uri = details
+            .verification_uri_complete()
+            .map(|u| u.secret().clone())
+            .unwrap_or_else(|| details.verification_uri().to_string());
+        let user_code = details.user_code().secret().clone();
+        on_code(&uri, &user_code);
 
-    let poll = async {
-        loop {
-            tokio::select! {
-                _ = cancel.cancelled() => return Err(AuthError::Cancelled),
-                _ = tokio::time::sleep(interval) => {}
-            }
-            if started.elapsed() >= lifetime {
-                return Err(AuthError::DeviceExpired);
-            }
-            let r = client
-                .post_form(
-                    TOKEN_PATH,
-                    &[
-                        ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
-                        ("device_code", &dc.device_code),
-                        ("client_id", AICMCP_CLIENT),
-                        ("code_verifier", pkce.verifier.expose()),
-                    ],
-                    None,
-                )
-                .await
-                .map_err(|e| AuthError::Http(e.to_string()))?;
-            if (200..300).contains(&r.status) {
-                return parse_tokens(&r.text);
-            }
-            let (error, description) = oauth_error(&r.text);
-            match error.as_str() {
-                "authorization_pending" => {}
-                "slow_down" => interval += Duration::from_secs(5),
-                "expired_token" => return Err(AuthError::DeviceExpired),
-                "access_denied" => {
-                    return Err(AuthError::Denied {
-                        error,
-                        description: Some(description).filter(|d| !d.is_empty()),
-                    })
-                }
-                _ => {
-                    let error = if error.is_empty() {
-                        format!("HTTP {} {}", r.status, r.reason)
-                    } else {
-                        error
-                    };
-                    return Err(AuthError::DevicePoll { error, description });
-                }
-            }
+        let poll = poll(&oauth, &http, &details, verifier, deadline);
+        tokio::pin!(poll);
+        let shown = prompt.show(&uri, &user_code);
+        tokio::pin!(shown);
+        tokio::select! {
+            r = &mut poll => r,
+            answer = &mut shown => match answer {
+                PromptAnswer::Refused(action) => Err(AuthError::UserCancelled(action)),
+                PromptAnswer::Accepted | PromptAnswer::Shown => poll.await,
+            },
         }
     };
-    tokio::pin!(poll);
-    let prompt_fut = prompt.show(&uri, &user_code);
-    tokio::pin!(prompt_fut);
     tokio::select! {
-        r = &mut poll => r,
-        answer = &mut prompt_fut => match answer {
-            PromptAnswer::Refused(action) => Err(AuthError::UserCancelled(action)),
-            PromptAnswer::Accepted | PromptAnswer::Shown => poll.await,
+        _ = cancel.cancelled() => Err(AuthError::Cancelled),
+        r = flow => r,
+    }
+}
+
+/// Polls the token endpoint until the admin approves or denies, or the code expires.
+async fn poll(
+    oauth: &LoginClient,
+    http: &OAuthHttp<'_>,
+    details: &StandardDeviceAuthorizationResponse,
+    verifier: PkceCodeVerifier,
+    deadline: Instant,
+) -> Result<Tokens, AuthError> {
+    let polling = async {
+        // The reference waits one interval before its first poll: nobody has approved yet.
+        tokio::time::sleep(interval_or_default(details.interval())).await;
+        oauth
+            .exchange_device_access_token(details)
+            .add_extra_param("code_verifier", verifier.secret())
+            .request_async(
+                http,
+                |interval| tokio::time::sleep(interval_or_default(interval)),
+                None,
+            )
+            .await
+    };
+    match tokio::time::timeout_at(deadline, polling).await {
+        Ok(Ok(resp)) => tokens(&resp),
+        Ok(Err(e)) => Err(poll_failure(http, e)),
+        Err(_) => Err(expired(http)),
+    }
+}
+
+fn expired(http: &OAuthHttp<'_>) -> AuthError {
+    match http.last_reply() {
+        Some(LastReply::Unreachable(e)) => AuthError::DeviceExpiredUnreachable(e),
+        _ => AuthError::DeviceExpired,
+    }
+}
+
+fn poll_failure(
+    http: &OAuthHttp<'_>,
+    e: RequestTokenError<TenantError, DeviceCodeErrorResponse>,
+) -> AuthError {
+    match e {
+        RequestTokenError::ServerResponse(r) => {
+            let description = r.error_description().map(|d| error_body(d));
+            match r.error() {
+                DeviceCodeErrorResponseType::ExpiredToken => expired(http),
+                DeviceCodeErrorResponseType::AccessDenied => AuthError::Denied {
+                    error: "access_denied".into(),
+                    description: description.filter(|d| !d.is_empty()),
+                },
+                other => AuthError::DevicePoll {
+                    error: error_body(other.as_ref()),
+                    description: description.unwrap_or_default(),
+                },
+            }
+        }
+        RequestTokenError::Request(e) => AuthError::Http(e.to_string()),
+        RequestTokenError::Parse(e, _) => match http.failed_reply() {
+            Some((status, reason, body)) => AuthError::DevicePoll {
+                error: format!("HTTP {status} {reason}"),
+                description: body,
+            },
+            None => unreadable(&e),
         },
+        RequestTokenError::Other(message) => match http.failed_reply() {
+            Some((status, reason, body)) => AuthError::DevicePoll {
+                error: format!("HTTP {status} {reason}"),
+                description: body,
+            },
+            None => AuthError::BadResponse(message),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_zero_interval_means_the_default() {
+        assert_eq!(interval_or_default(Duration::ZERO), Duration::from_secs(5));
+        assert_eq!(
+            interval_or_default(Duration::from_secs(2)),
+            Duration::from_secs(2)
+        );
     }
 }

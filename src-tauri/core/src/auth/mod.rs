@@ -1,20 +1,22 @@
 //! Login (PKCE in the browser, device code for headless use), RFC 8693 token exchange,
-//! token storage and the session that ties them together.
+//! token storage and the session that ties them together. The OAuth flows run on the
+//! `oauth2` crate, whose requests go out through the tenant client (`http`).
 
+mod browser;
 mod device;
 mod error;
 mod exchange;
+mod http;
 mod pkce;
+mod redirect;
 mod session;
 mod store;
 
+pub use browser::{BrowserOpener, SystemBrowser};
 pub use device::{DevicePrompt, PromptAnswer, StderrPrompt};
 pub use error::AuthError;
-pub use exchange::{AICMCP_CLIENT, EXCHANGE_CLIENT};
-pub use pkce::{
-    authorize_url, generate_pkce, random_state, result_page, BrowserOpener, PkcePair,
-    RedirectListener, SystemBrowser,
-};
+pub use http::{AICMCP_CLIENT, EXCHANGE_CLIENT};
+pub use redirect::{result_page, RedirectListener};
 pub use session::{LoginOptions, Session, SessionState, SessionStatus, SKEW_MS};
 pub use store::{
     BearerStore, FileStore, KeychainStore, MemoryStore, StoreError, StoredToken, TokenStore,

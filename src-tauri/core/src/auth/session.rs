@@ -9,10 +9,13 @@ use serde::Serialize;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use super::browser::BrowserOpener;
 use super::device::{login_device, DevicePrompt, StderrPrompt};
 use super::error::AuthError;
-use super::exchange::{exchange, redeem_code, refresh, Tokens, AICMCP_CLIENT};
-use super::pkce::{authorize_url, generate_pkce, random_state, BrowserOpener, RedirectListener};
+use super::exchange::{exchange, redeem_code, refresh, Tokens};
+use super::http::login_client;
+use super::pkce::{authorize_url, fresh_secrets};
+use super::redirect::RedirectListener;
 use super::store::{StoredToken, TokenStore};
 use crate::activity::{now_rfc3339, ActivityEvent, AuthAction};
 use crate::clock::Clock;
@@ -363,14 +366,27 @@ impl Session {
             s.last_error = None;
         });
         self.publish(AuthAction::LoginStarted, None);
+        // A tool call that is cancelled drops this future mid-login: the guard puts the
+        // status back so it does not say "signing in" forever.
+        let mut guard = LoginGuard {
+            session: self,
+            settled: false,
+        };
         let result = match self.opts.mode {
             LoginMode::Pkce => self.login_pkce(&cancel).await,
             LoginMode::DeviceCode => {
                 let fallback = StderrPrompt;
                 let prompt = prompt.unwrap_or(&fallback);
-                login_device(&self.client, &self.opts.scopes, prompt, &cancel).await
+                let on_code = |uri: &str, user_code: &str| {
+                    self.set_status(|s| {
+                        s.login_url = Some(uri.to_string());
+                        s.user_code = Some(user_code.to_string());
+                    });
+                };
+                login_device(&self.client, &self.opts.scopes, prompt, &cancel, &on_code).await
             }
         };
+        guard.settled = true;
         match result {
             Ok(tokens) => {
                 let token = self.accept(tokens).await;
@@ -400,17 +416,12 @@ impl Session {
 
     async fn login_pkce(&self, cancel: &CancellationToken) -> Result<Tokens, AuthError> {
         let listener = RedirectListener::bind(self.opts.redirect_port).await?;
-        let redirect_uri = listener.redirect_uri();
-        let pkce = generate_pkce();
-        let state = random_state();
-        let url = authorize_url(
-            self.client.tenant(),
-            AICMCP_CLIENT,
-            &self.opts.scopes,
-            &redirect_uri,
-            &pkce.challenge,
-            &state,
-        );
+        let redirect_uri = oauth2::RedirectUrl::new(listener.redirect_uri())
+            .map_err(|e| AuthError::Http(format!("invalid redirect URI: {e}")))?;
+        let oauth = login_client(self.client.tenant())?;
+        let (challenge, verifier, state) = fresh_secrets();
+        let (url, state) =
+            authorize_url(&oauth, &self.opts.scopes, &redirect_uri, challenge, state);
         eprintln!("Sign in to PingOne Advanced Identity Cloud in your browser. If it did not open, open this URL:\n\n    {url}\n");
         self.set_status(|s| s.login_url = Some(url.clone()));
         if let Err(e) = self.browser.open(&url).await {
@@ -418,13 +429,13 @@ impl Session {
         }
         let code = listener
             .wait_for_code(
-                &state,
+                state.secret(),
                 self.client.tenant().host(),
                 self.opts.login_timeout,
                 cancel.clone(),
             )
             .await?;
-        redeem_code(&self.client, &code, &redirect_uri, &pkce.verifier).await
+        redeem_code(&self.client, &oauth, &code, &redirect_uri, verifier).await
     }
 
     /// Cancels a login in progress (the desktop's Cancel button).
@@ -459,19 +470,26 @@ impl Session {
         result
     }
 
-    /// Drops the primary token if it is `token` (the tenant rejected it).
+    /// The tenant rejected `token`: when it is still the primary token, it is dropped and
+    /// the session is signed out. A token that was already replaced (a login or refresh
+    /// finished meanwhile) changes nothing.
     fn invalidate(&self, token: &AccessToken) {
-        if let Ok(mut p) = self.primary.lock() {
-            if p.as_ref().map(|p| &p.token == token).unwrap_or(false) {
-                if let Some(p) = p.as_mut() {
+        let current = match self.primary.lock() {
+            Ok(mut p) => match p.as_mut() {
+                Some(p) if &p.token == token => {
                     p.expires_at = 0;
+                    true
                 }
-            }
+                _ => false,
+            },
+            Err(_) => false,
+        };
+        if current {
+            self.set_status(|s| {
+                s.state = SessionState::SignedOut;
+                s.expires_at_ms = None;
+            });
         }
-        self.set_status(|s| {
-            s.state = SessionState::SignedOut;
-            s.expires_at_ms = None;
-        });
     }
 
     /// A token with exactly `scopes` for one tool call (RFC 8693). A 401 from the exchange
@@ -533,20 +551,27 @@ impl Session {
             tracing::info!(status = resp.status, "/openidm/info/login named no admin");
             return None;
         };
-        self.set_status(|s| s.admin = Some(admin.clone()));
+        // Saved under the login lock, and only for the token that named the admin: a Log
+        // out (or a new login) while the name was on its way wins, and is never undone.
+        let _g = self.login_lock.lock().await;
         let record = self.primary.lock().ok().and_then(|p| {
-            p.as_ref().map(|p| StoredToken {
-                access_token: p.token.clone(),
-                expires_at: p.expires_at,
-                aic_base_url: self.tenant(),
-                refresh_token: p.refresh.clone(),
-                subject: Some(admin.clone()),
-            })
+            p.as_ref()
+                .filter(|p| p.token == token && self.valid(p.expires_at))
+                .map(|p| StoredToken {
+                    access_token: p.token.clone(),
+                    expires_at: p.expires_at,
+                    aic_base_url: self.tenant(),
+                    refresh_token: p.refresh.clone(),
+                    subject: Some(admin.clone()),
+                })
         });
-        if let Some(record) = record {
-            if let Err(e) = self.store.save(&record).await {
-                tracing::warn!(error = %e, "could not remember the admin's name");
-            }
+        let Some(record) = record else {
+            tracing::info!("the session changed while the admin's name was learnt; not kept");
+            return None;
+        };
+        self.set_status(|s| s.admin = Some(admin.clone()));
+        if let Err(e) = self.store.save(&record).await {
+            tracing::warn!(error = %e, "could not remember the admin's name");
         }
         Some(admin)
     }
@@ -562,6 +587,11 @@ impl Session {
         if self.acquire(None, false).await.is_ok() {
             return false;
         }
+        // A login may have finished since `acquire` let go of the lock.
+        let _g = self.login_lock.lock().await;
+        if self.valid_in_memory().is_some() || self.status().state != SessionState::SignedIn {
+            return false;
+        }
         self.set_status(|s| {
             s.state = SessionState::SignedOut;
             s.expires_at_ms = None;
@@ -570,5 +600,90 @@ impl Session {
         });
         self.publish(AuthAction::LoggedOut, Some("token expired".into()));
         true
+    }
+}
+
+/// Puts the status back when a login's future is dropped before it settles (the tool call
+/// that started it was cancelled).
+struct LoginGuard<'a> {
+    session: &'a Session,
+    settled: bool,
+}
+
+impl Drop for LoginGuard<'_> {
+    fn drop(&mut self) {
+        if self.settled {
+            return;
+        }
+        let session = self.session;
+        let signed_in = session.valid_in_memory().is_some();
+        let message = AuthError::Cancelled.to_string();
+        session.set_status(|s| {
+            s.state = if signed_in {
+                SessionState::SignedIn
+            } else {
+                SessionState::SignedOut
+            };
+            s.login_url = None;
+            s.user_code = None;
+            s.last_error = Some(message.clone());
+        });
+        session.publish(AuthAction::LoginFailed, Some(message));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::activity::ActivityBus;
+    use crate::auth::store::MemoryStore;
+    use crate::clock::SystemClock;
+    use crate::config::TenantUrl;
+
+    #[derive(Debug)]
+    struct NoBrowser;
+
+    #[async_trait::async_trait]
+    impl BrowserOpener for NoBrowser {
+        async fn open(&self, _url: &str) -> Result<(), String> {
+            Err("no browser in unit tests".into())
+        }
+    }
+
+    fn session() -> Arc<Session> {
+        let tenant = TenantUrl::parse("https://t.example.com").expect("url");
+        let client = TenantClient::new(tenant, None, ActivityBus::new(8), false).expect("client");
+        Session::new(
+            client,
+            Arc::new(MemoryStore::default()),
+            Arc::new(SystemClock),
+            Arc::new(NoBrowser),
+            LoginOptions::new(LoginMode::Pkce, 0),
+        )
+    }
+
+    fn tokens(access: &str) -> Tokens {
+        Tokens {
+            access_token: AccessToken::new(access),
+            expires_in_secs: 3600,
+            refresh_token: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_401_for_a_replaced_token_does_not_sign_out() {
+        let s = session();
+        let old = s.accept(tokens("old")).await;
+        // A login (or refresh) replaced the token while a call still held the old one.
+        let new = s.accept(tokens("new")).await;
+        s.invalidate(&old);
+        assert_eq!(s.status().state, SessionState::SignedIn);
+        assert!(s.status().expires_at_ms.is_some());
+        assert_eq!(s.valid_in_memory(), Some(new.clone()));
+
+        // A 401 for the current token does sign out.
+        s.invalidate(&new);
+        assert_eq!(s.status().state, SessionState::SignedOut);
+        assert_eq!(s.valid_in_memory(), None);
     }
 }

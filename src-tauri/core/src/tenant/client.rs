@@ -148,15 +148,6 @@ pub struct ApiResponse {
     pub transaction_id: Option<String>,
 }
 
-/// A raw OAuth endpoint response (the auth layer interprets it).
-#[derive(Debug, Clone)]
-pub struct FormResponse {
-    pub status: u16,
-    pub reason: String,
-    pub text: String,
-    pub transaction_id: Option<String>,
-}
-
 /// Sends requests to one tenant, and only to it.
 #[derive(Debug, Clone)]
 pub struct TenantClient {
@@ -303,32 +294,41 @@ impl TenantClient {
         })
     }
 
-    /// POSTs a form to an OAuth endpoint (no Authorization header).
-    pub async fn post_form(
+    /// Sends a request that the OAuth layer built (the `oauth2` crate's token and device
+    /// requests, and our RFC 8693 exchange) like every other request: User-Agent, a fresh
+    /// transaction id, an `Upstream` event, no redirects, and only to this tenant. The
+    /// answer comes back whatever its status, with the body as text and the tenant's
+    /// transaction id header.
+    pub async fn oauth_request(
         &self,
-        path: &str,
-        form: &[(&str, &str)],
+        request: oauth2::HttpRequest,
         call_id: Option<u64>,
-    ) -> Result<FormResponse, TenantError> {
-        let url = self.url_for(path)?;
-        let body = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(form)
-            .finish();
+    ) -> Result<oauth2::HttpResponse, TenantError> {
+        let (parts, body) = request.into_parts();
+        let target = parts.uri.to_string();
+        let url = reqwest::Url::parse(&target)
+            .ok()
+            .filter(|u| self.is_tenant_url(u))
+            .ok_or_else(|| TenantError::ForeignHost(target.clone()))?;
+        let path_and_query = match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_string(),
+        };
         let builder = self
             .http
-            .post(url)
-            .header(
-                reqwest::header::CONTENT_TYPE,
-                "application/x-www-form-urlencoded",
-            )
+            .request(parts.method.clone(), url)
+            .headers(parts.headers)
             .body(body);
-        let (status, reason, text, tx, _, _) = self.execute(builder, "POST", path, call_id).await?;
-        Ok(FormResponse {
-            status,
-            reason,
-            text,
-            transaction_id: tx,
-        })
+        let (status, _, text, tx, _, _) = self
+            .execute(builder, parts.method.as_str(), &path_and_query, call_id)
+            .await?;
+        let mut response = oauth2::http::Response::builder().status(status);
+        if let Some(tx) = tx {
+            response = response.header("x-forgerock-transactionid", tx);
+        }
+        response
+            .body(text.into_bytes())
+            .map_err(|e| TenantError::Transport(format!("unreadable response: {e}")))
     }
 
     /// Sends, times and publishes one request. Returns status, reason, body text,

@@ -3,5 +3,5 @@
 mod client;
 mod error;
 
-pub use client::{ApiRequest, ApiResponse, FormResponse, TenantClient, USER_AGENT};
+pub use client::{ApiRequest, ApiResponse, TenantClient, USER_AGENT};
 pub use error::{tx_suffix as tx_suffix_of, TenantError};
