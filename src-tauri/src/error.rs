@@ -83,4 +83,18 @@ mod tests {
         assert_eq!(e.code, "InvalidSettings");
         assert_eq!(e.message, "HTTP port: 80 is not a port from 1024 to 65535");
     }
+
+    #[test]
+    fn host_errors_keep_their_own_codes() {
+        use aic_mcp_core::host::HostError;
+        let e: UiError = HostError::NotReady("AIC MCP Desktop is still starting.".into()).into();
+        assert_eq!(
+            serde_json::to_value(&e).expect("json"),
+            serde_json::json!({"code": "NotReady", "message": "AIC MCP Desktop is still starting."})
+        );
+        let e: UiError = HostError::HttpOff.into();
+        assert_eq!(e.code, "HttpOff");
+        let e: UiError = HostError::Auth(aic_mcp_core::auth::AuthError::Cancelled).into();
+        assert_eq!(e.code, "Cancelled");
+    }
 }

@@ -335,6 +335,12 @@ impl ActivityBus {
         self.tx.subscribe()
     }
 
+    /// How many live subscribers the bus has (the audit writer of the running core, the
+    /// window's forwarder, …): a host that restarts its core must not pile them up.
+    pub fn subscriber_count(&self) -> usize {
+        self.tx.receiver_count()
+    }
+
     /// The most recent events, oldest first.
     pub fn recent(&self) -> Vec<ActivityEvent> {
         self.ring

@@ -19,8 +19,8 @@ pub use http::{AICMCP_CLIENT, EXCHANGE_CLIENT};
 pub use redirect::{result_page, RedirectListener};
 pub use session::{LoginOptions, Session, SessionState, SessionStatus, SKEW_MS};
 pub use store::{
-    BearerStore, FileStore, KeychainStore, MemoryStore, StoreError, StoredToken, TokenStore,
-    LOCAL_BEARER_ACCOUNT,
+    BearerStore, FileStore, KeychainStore, MemoryStore, StoreError, StoreKind, StoredToken,
+    TokenStore, LOCAL_BEARER_ACCOUNT,
 };
 
 /// The scopes requested at login: the de-duplicated union of all tools' scopes in

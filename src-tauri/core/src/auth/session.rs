@@ -16,7 +16,7 @@ use super::exchange::{exchange, redeem_code, refresh, Tokens};
 use super::http::login_client;
 use super::pkce::{authorize_url, fresh_secrets};
 use super::redirect::RedirectListener;
-use super::store::{StoredToken, TokenStore};
+use super::store::{StoreKind, StoredToken, TokenStore};
 use crate::activity::{now_rfc3339, ActivityEvent, AuthAction};
 use crate::clock::Clock;
 use crate::config::LoginMode;
@@ -72,7 +72,8 @@ pub struct SessionStatus {
     pub login_url: Option<String>,
     pub user_code: Option<String>,
     pub last_error: Option<String>,
-    pub token_store: String,
+    /// Where the token is kept (`None` before a core runs).
+    pub token_store: Option<StoreKind>,
     /// The signed-in admin (`authenticationId` from IDM's `/openidm/info/login`), once known.
     pub admin: Option<String>,
 }
@@ -87,7 +88,7 @@ impl SessionStatus {
             login_url: None,
             user_code: None,
             last_error: None,
-            token_store: String::new(),
+            token_store: None,
             admin: None,
         }
     }
@@ -140,7 +141,7 @@ impl Session {
             login_url: None,
             user_code: None,
             last_error: None,
-            token_store: store.describe(),
+            token_store: Some(store.kind()),
             admin: None,
         };
         let (tx, _) = watch::channel(status);

@@ -46,8 +46,20 @@ pub trait TokenStore: Send + Sync + std::fmt::Debug {
     async fn load(&self, tenant: &str) -> Result<Option<StoredToken>, StoreError>;
     async fn save(&self, token: &StoredToken) -> Result<(), StoreError>;
     async fn clear(&self, tenant: &str) -> Result<(), StoreError>;
-    /// For status displays: "OS keychain", "file …", "memory".
-    fn describe(&self) -> String;
+    /// Which kind of store this is (status displays name it).
+    fn kind(&self) -> StoreKind;
+}
+
+/// The kinds of token store, as the status reports them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StoreKind {
+    /// The OS keychain (Secret Service, macOS Keychain, Windows Credential Manager).
+    Keychain,
+    /// An owner-only file (container mode).
+    File,
+    /// Process memory: the sign-in is lost when the process ends.
+    Memory,
 }
 
 /// The OS keychain through `keyring` (Secret Service on Linux). Every call runs on the
@@ -122,8 +134,8 @@ impl TokenStore for KeychainStore {
         }
     }
 
-    fn describe(&self) -> String {
-        "OS keychain".into()
+    fn kind(&self) -> StoreKind {
+        StoreKind::Keychain
     }
 }
 
@@ -299,8 +311,8 @@ impl TokenStore for FileStore {
         }
     }
 
-    fn describe(&self) -> String {
-        format!("file {}", self.path.display())
+    fn kind(&self) -> StoreKind {
+        StoreKind::File
     }
 }
 
@@ -337,8 +349,8 @@ impl TokenStore for MemoryStore {
         }
         Ok(())
     }
-    fn describe(&self) -> String {
-        "memory".into()
+    fn kind(&self) -> StoreKind {
+        StoreKind::Memory
     }
 }
 
