@@ -10,10 +10,9 @@ use aic_mcp_core::host::{HostStatus, Notice, Supervisor};
 use tauri::{AppHandle, Emitter, Manager};
 use tokio::sync::broadcast::error::RecvError;
 
-/// Event names (one per stream).
+/// Event names (one per stream; the tray's `navigate` is in `tray.rs`).
 pub const STATUS_EVENT: &str = "status";
 pub const ACTIVITY_EVENT: &str = "activity";
-pub const NAVIGATE_EVENT: &str = "navigate";
 
 /// How long activity events are gathered before one batch is emitted: about one frame, so
 /// a burst becomes a few batches while a single call's row shows at once.
@@ -99,13 +98,6 @@ fn spawn_notices(handle: AppHandle, supervisor: Arc<Supervisor>) {
             }
         }
     });
-}
-
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 /// A desktop notification (notify-rust), unless the user turned them off. Runs on the

@@ -11,6 +11,7 @@ mod error;
 mod events;
 mod tray;
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use aic_mcp_core::host::{HostOptions, SettingsSource, Supervisor};
@@ -64,6 +65,7 @@ fn main() {
     ));
     opts.force_demo = force_demo;
     opts.demo_when_unconfigured = true;
+    opts.demo = Some(Arc::new(aic_mcp_core::demo::DemoProvider::browser()));
     opts.socket = Some(aic_mcp_core::mcp::socket::default_socket_path());
     // The desktop never opens a browser on its own: the admin clicks Log in.
     opts.parts = AppParts {

@@ -119,10 +119,20 @@ pub fn show_window(app: &AppHandle, view: Option<&str>) {
         let _ = w.set_focus();
     }
     if let Some(view) = view {
-        if let Err(e) = app.emit(crate::events::NAVIGATE_EVENT, view) {
+        if let Err(e) = app.emit(NAVIGATE_EVENT, view) {
             tracing::warn!(error = %e, "could not switch the window's view");
         }
     }
+}
+
+/// The window's event that switches its view.
+pub const NAVIGATE_EVENT: &str = "navigate";
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
 }
 
 /// "expires in 42 min"
@@ -163,7 +173,7 @@ pub fn update(handle: &AppHandle, view: &HostStatus) {
         (SessionState::SignedOut, _) => "Not signed in".into(),
     };
     let expiry = if signed_in {
-        expiry_text(s.expires_at_ms, crate::events::now_ms())
+        expiry_text(s.expires_at_ms, now_ms())
     } else {
         String::new()
     };

@@ -1,10 +1,12 @@
 """The desktop app end to end: the real WebKitGTK window under Xvfb, driven through
-tauri-driver and WebKitWebDriver. The app starts on the demo tenant; Log in opens the
-browser (real headless Chromium types into the demo tenant's form, the BROWSER hook); the
-window shows the tenant, the admin and the expiry; the Python `mcp` SDK connects through
-`aic-mcp-server connect`, calls a tool, and its row appears in the Activity view with the
-upstream request, its User-Agent and status; Log out empties the keychain entry. Also: the
-Connect view's consent flow, Settings, Export, single instance, and a cancelled sign-in."""
+tauri-driver and WebKitWebDriver. The app starts on a configured tenant (the simulator);
+Log in opens the browser (real headless Chromium types into the tenant's form, the BROWSER
+hook); the window shows the tenant, the admin and the expiry; the token is in the OS
+keychain; the Python `mcp` SDK connects through `aic-mcp-server connect`, calls a tool, and
+its row appears in the Activity view with the upstream request, its User-Agent and status;
+Log out empties the keychain entry. The demo tenant signs in the same way but keeps its
+token in memory only. Also: the Connect view's consent flow, Settings, Export, single
+instance, and a cancelled sign-in."""
 
 import asyncio
 import json
@@ -23,7 +25,18 @@ from desktop import APP, Desktop, missing_parts, stop_stray_apps
 
 
 @pytest.fixture
-def desktop(tmp_path, keychain, chromium):
+def desktop(tmp_path, keychain, chromium, sim):
+    """The app on a configured tenant: the simulator, as a real tenant would be set."""
+    why = missing_parts()
+    require(why is None, why or "")
+    stop_stray_apps()
+    d = Desktop(tmp_path, args=(), AIC_BASE_URL=sim.base_url, AIC_CA_FILE=sim.ca_file)
+    yield d
+    d.stop()
+
+
+@pytest.fixture
+def desktop_demo(tmp_path, keychain, chromium):
     why = missing_parts()
     require(why is None, why or "")
     stop_stray_apps()
@@ -46,7 +59,7 @@ def call_tool(sock: str, env: dict, tool: str, args: dict):
 
 def test_login_call_monitor_logout(desktop):
     d = desktop
-    d.wait_for(lambda: "127.0.0.1" in d.text("tenant"), what="the demo tenant in the Status view")
+    d.wait_for(lambda: "127.0.0.1" in d.text("tenant"), what="the tenant in the Status view")
     tenant_host = d.text("tenant").split("://")[-1].split()[0].strip("/")
     assert d.driver.find_element(By.ID, "login").is_enabled()
 
@@ -54,6 +67,7 @@ def test_login_call_monitor_logout(desktop):
     d.wait_for(lambda: "expires in" in d.text("expiry"), timeout=60, what="signed in with an expiry")
     d.wait_for(lambda: d.text("admin") == "admin", what="the admin's name")
     assert keychain_lookup(tenant_host), "the token must be in the OS keychain after login"
+    assert d.text("token-store") == "System keychain"
     shots = os.environ.get("E2E_SCREENSHOTS")
     if shots:
         d.screenshot(os.path.join(shots, "status.png"))
@@ -99,6 +113,18 @@ def test_login_call_monitor_logout(desktop):
     refused = call_tool(str(d.socket), env, "getLogSources", {})
     assert refused.is_error
     assert "Log in" in refused.content[0].text
+
+
+def test_the_demo_signs_in_to_memory_only(desktop_demo):
+    d = desktop_demo
+    d.wait_for(lambda: "127.0.0.1" in d.text("tenant"), what="the demo tenant in the Status view")
+    assert d.driver.find_element(By.ID, "demo-badge").is_displayed()
+    tenant_host = d.text("tenant").split("://")[-1].split()[0].strip("/")
+    d.click("login")
+    d.wait_for(lambda: "expires in" in d.text("expiry"), timeout=60, what="signed in with an expiry")
+    assert d.text("token-store").startswith("Memory only")
+    # No keychain entry outlives the demo tenant (it dies with the app).
+    assert keychain_lookup(tenant_host) == ""
 
 
 @pytest.fixture

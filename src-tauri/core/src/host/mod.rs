@@ -70,8 +70,8 @@ pub struct HostOptions {
 }
 
 impl HostOptions {
-    /// Defaults: the process environment, the keychain bearer, the built-in demo tenant
-    /// (when compiled in), no socket.
+    /// Defaults: the process environment, the keychain bearer, no socket, no demo tenant
+    /// (a host that offers one sets `demo`).
     pub fn new(settings: SettingsSource) -> Self {
         Self {
             settings,
@@ -81,20 +81,10 @@ impl HostOptions {
             parts: AppParts::default(),
             bearer: BearerStore::Keychain(Default::default()),
             env: process_env(),
-            demo: default_demo(),
+            demo: None,
             grace: STOP_GRACE,
         }
     }
-}
-
-#[cfg(feature = "demo")]
-fn default_demo() -> Option<Arc<dyn TenantProvider>> {
-    Some(Arc::new(crate::demo::DemoProvider::browser()))
-}
-
-#[cfg(not(feature = "demo"))]
-fn default_demo() -> Option<Arc<dyn TenantProvider>> {
-    None
 }
 
 /// Where the core is in its life.
