@@ -71,6 +71,23 @@ class Sim:
     def clear(self):
         urllib.request.urlopen(urllib.request.Request(self.control + "/clear", method="POST"), timeout=10)
 
+    def fault(self, spec: dict) -> None:
+        """Queues a fault for the tenant's next matching request (`POST /faults`), e.g.
+        `{"method": "GET", "path_prefix": "/monitoring", "kind": "stall"}` or
+        `"kind": {"delay": {"ms": 500}}`; a refused spec raises with the simulator's reason."""
+        req = urllib.request.Request(
+            self.control + "/faults", data=json.dumps(spec).encode(), method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                assert r.status == 204, r.status
+        except urllib.error.HTTPError as e:
+            raise AssertionError(f"the simulator refused the fault {spec}: {e.read().decode()}") from None
+
+    def clear_faults(self) -> None:
+        urllib.request.urlopen(urllib.request.Request(self.control + "/faults", method="DELETE"), timeout=10)
+
     def stop(self):
         self.proc.terminate()
         try:

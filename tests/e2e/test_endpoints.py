@@ -1,6 +1,7 @@
 """The app's local endpoints, through clients we did not write. `aic-mcp-server serve`
 runs the same core and endpoints as the desktop app without a GUI: the unix socket that
-`aic-mcp-server connect` bridges to (0600 in a 0700 directory, another user refused), and
+`aic-mcp-server connect` bridges to (0600 in a 0700 directory, another user refused; connect
+in turn refuses a socket whose folder is not private to us), and
 the opt-in Streamable HTTP endpoint on 127.0.0.1 (bearer from the real Secret Service,
 403 for a foreign Host or Origin, 401 without the bearer). Two assistants share one login."""
 
@@ -155,6 +156,47 @@ def test_connect_without_the_app_says_so(tmp_path):
     assert out.returncode == 1
     assert "AIC MCP Desktop is not running" in out.stderr
     assert out.stdout == ""
+
+
+def test_connect_refuses_a_socket_that_is_not_ours(tmp_path):
+    """A socket in a folder another user made (as anyone can make
+    /tmp/aic-mcp-desktop-<uid>/ first), or in a folder open to others, is refused before
+    connecting: exit 1, a message naming the folder and what to do, nothing sent."""
+    if os.getuid() != 0:
+        pytest.skip("giving a folder to another user needs root")
+    planted = tmp_path / "planted"
+    planted.mkdir(mode=0o700)
+    sock = planted / "mcp.sock"
+    ping = '{"jsonrpc":"2.0","id":1,"method":"ping"}\n'
+    with socket.socket(socket.AF_UNIX) as listener:
+        # A live server that would answer: the bridge must not reach it.
+        listener.bind(str(sock))
+        listener.listen(1)
+        listener.settimeout(0.2)
+
+        def connect():
+            return subprocess.run(
+                [str(SERVER), "connect", "--socket", str(sock)],
+                input=ping, capture_output=True, text=True, timeout=20,
+            )
+
+        os.chown(planted, 65534, 65534)
+        out = connect()
+        assert out.returncode == 1, out
+        assert f"refusing the MCP socket {sock}: its folder {planted} belongs to uid 65534, not to you (uid 0)" in out.stderr
+        assert f"Remove the folder {planted}, then restart AIC MCP Desktop" in out.stderr
+        assert out.stdout == ""
+        with pytest.raises(socket.timeout):
+            listener.accept()
+
+        os.chown(planted, 0, 0)
+        planted.chmod(0o755)
+        out = connect()
+        assert out.returncode == 1, out
+        assert f"its folder {planted} is open to other users (mode 0755; it must be 0700)" in out.stderr
+        assert out.stdout == ""
+        with pytest.raises(socket.timeout):
+            listener.accept()
 
 
 def test_http_needs_the_bearer_and_our_own_host_and_origin(served):

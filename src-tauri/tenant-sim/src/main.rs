@@ -3,15 +3,31 @@
 //! Prints `AIC_BASE_URL=<url>` (and `AIC_CA_FILE=<path>` with TLS) on stdout; logs go to stderr.
 //! With `--control`, a second loopback listener (plain HTTP, its own port, printed as
 //! `AIC_SIM_CONTROL=<url>`) lets out-of-process tests read the request log and the live
-//! tokens: `GET /requests`, `GET /tokens`, `POST /clear`. The simulated tenant itself
-//! gains no extra routes.
+//! tokens and inject faults. The simulated tenant itself gains no extra routes.
+//!
+//! | route | what it does |
+//! |---|---|
+//! | `GET /requests` | the request log, oldest first; `status` is 0 while a request is in flight or when it got no answer |
+//! | `GET /tokens` | the live primary and refresh tokens |
+//! | `POST /clear` | forgets the request log |
+//! | `POST /faults` | queues one fault (a JSON body, below); 204, or 400 naming what is wrong |
+//! | `DELETE /faults` | removes every queued fault |
+//!
+//! A fault is `{"path_prefix": "/monitoring", "kind": …}` with optional `"method": "GET"`
+//! (any method when absent) and `"times": N` (default 1, at least 1). `kind` is `"drop"`
+//! (close the connection), `"stall"` (never answer), `{"delay": {"ms": 300}}` (answer
+//! late), `{"status": {"status": 503, "body": "…"}}` or
+//! `{"too_many_requests": {"retry_after_secs": 2}}`; see [`aic_tenant_sim::FaultKind`].
+//! Faults apply in the order they were queued, as [`aic_tenant_sim::SimHandle::push_fault`]
+//! describes.
 
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use aic_tenant_sim::SimConfig;
+use aic_tenant_sim::{Fault, FaultKind, SimConfig};
 use anyhow::{anyhow, bail, Context as _};
+use serde::Deserialize;
 
 const USAGE: &str =
     "usage: aic-tenant-sim [--http] [--bind ADDR] [--ca-file PATH] [--auto-approve] \
@@ -69,6 +85,74 @@ fn parse_args(args: impl Iterator<Item = String>) -> anyhow::Result<Cli> {
     Ok(Cli { cfg, control })
 }
 
+/// The JSON body of `POST /faults`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FaultSpec {
+    #[serde(default)]
+    method: Option<String>,
+    path_prefix: String,
+    kind: KindSpec,
+    #[serde(default = "one")]
+    times: usize,
+}
+
+fn one() -> usize {
+    1
+}
+
+/// [`FaultKind`] as JSON: a unit kind is a string, the others an object named by the kind.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+enum KindSpec {
+    Status {
+        status: u16,
+        #[serde(default)]
+        body: String,
+    },
+    TooManyRequests {
+        retry_after_secs: u64,
+    },
+    Drop,
+    Stall,
+    Delay {
+        ms: u64,
+    },
+}
+
+/// Reads a `POST /faults` body; the error says what is wrong.
+fn parse_fault(body: &[u8]) -> Result<Fault, String> {
+    let spec: FaultSpec =
+        serde_json::from_slice(body).map_err(|e| format!("invalid fault: {e}"))?;
+    if spec.times == 0 {
+        return Err("invalid fault: `times` must be at least 1".into());
+    }
+    let kind = match spec.kind {
+        KindSpec::Status { status, body } => {
+            if !(100..=599).contains(&status) {
+                return Err(format!(
+                    "invalid fault: status {status} is not an HTTP status (100-599)"
+                ));
+            }
+            FaultKind::Status { status, body }
+        }
+        KindSpec::TooManyRequests { retry_after_secs } => {
+            FaultKind::TooManyRequests { retry_after_secs }
+        }
+        KindSpec::Drop => FaultKind::Drop,
+        KindSpec::Stall => FaultKind::Stall,
+        KindSpec::Delay { ms } => FaultKind::Delay { ms },
+    };
+    let mut fault = Fault::new(spec.path_prefix, kind).with_times(spec.times);
+    if let Some(method) = spec.method {
+        if axum::http::Method::from_bytes(method.as_bytes()).is_err() || method.is_empty() {
+            return Err(format!("invalid fault: '{method}' is not an HTTP method"));
+        }
+        fault = fault.with_method(method);
+    }
+    Ok(fault)
+}
+
 /// Serves the control endpoints for `sim` on 127.0.0.1:0; returns its URL.
 async fn start_control(sim: std::sync::Arc<aic_tenant_sim::SimHandle>) -> anyhow::Result<String> {
     use axum::routing::{get, post};
@@ -119,10 +203,36 @@ async fn start_control(sim: std::sync::Arc<aic_tenant_sim::SimHandle>) -> anyhow
             }
         }
     };
+    let push_fault = {
+        let sim = sim.clone();
+        move |body: axum::body::Bytes| {
+            let sim = sim.clone();
+            async move {
+                match parse_fault(&body) {
+                    Ok(fault) => {
+                        sim.push_fault(fault);
+                        (axum::http::StatusCode::NO_CONTENT, String::new())
+                    }
+                    Err(e) => (axum::http::StatusCode::BAD_REQUEST, e),
+                }
+            }
+        }
+    };
+    let clear_faults = {
+        let sim = sim.clone();
+        move || {
+            let sim = sim.clone();
+            async move {
+                sim.clear_faults();
+                axum::http::StatusCode::NO_CONTENT
+            }
+        }
+    };
     let app = axum::Router::new()
         .route("/requests", get(requests))
         .route("/tokens", get(tokens))
-        .route("/clear", post(clear));
+        .route("/clear", post(clear))
+        .route("/faults", post(push_fault).delete(clear_faults));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}", listener.local_addr()?);
     tokio::spawn(async move {
@@ -218,5 +328,81 @@ mod tests {
                 .unwrap()
                 .control
         );
+    }
+
+    #[test]
+    fn fault_bodies() {
+        let f = parse_fault(br#"{"path_prefix": "/monitoring", "kind": "stall"}"#).unwrap();
+        assert_eq!(f, Fault::new("/monitoring", FaultKind::Stall));
+        let f = parse_fault(
+            br#"{"method": "GET", "path_prefix": "/am", "times": 3, "kind": {"delay": {"ms": 250}}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            f,
+            Fault::new("/am", FaultKind::Delay { ms: 250 })
+                .with_method("GET")
+                .with_times(3)
+        );
+        let f =
+            parse_fault(br#"{"path_prefix": "", "kind": {"status": {"status": 503}}}"#).unwrap();
+        assert_eq!(
+            f.kind,
+            FaultKind::Status {
+                status: 503,
+                body: String::new()
+            }
+        );
+        let f = parse_fault(
+            br#"{"path_prefix": "/x", "kind": {"too_many_requests": {"retry_after_secs": 2}}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            f.kind,
+            FaultKind::TooManyRequests {
+                retry_after_secs: 2
+            }
+        );
+        assert_eq!(
+            parse_fault(br#"{"path_prefix": "/x", "kind": "drop"}"#)
+                .unwrap()
+                .kind,
+            FaultKind::Drop
+        );
+        for (bad, why) in [
+            (&br#"{"kind": "stall"}"#[..], "missing field `path_prefix`"),
+            (
+                br#"{"path_prefix": "/", "kind": "hang"}"#,
+                "unknown variant `hang`",
+            ),
+            (
+                br#"{"path_prefix": "/", "kind": "stall", "tims": 2}"#,
+                "unknown field `tims`",
+            ),
+            (
+                br#"{"path_prefix": "/", "kind": {"delay": {"ms": 1, "x": 1}}}"#,
+                "unknown field `x`",
+            ),
+            (
+                br#"{"path_prefix": "/", "kind": "stall", "times": 0}"#,
+                "at least 1",
+            ),
+            (
+                br#"{"path_prefix": "/", "kind": {"status": {"status": 42}}}"#,
+                "status 42",
+            ),
+            (
+                br#"{"path_prefix": "/", "kind": "drop", "method": "G T"}"#,
+                "'G T' is not an HTTP method",
+            ),
+            (
+                br#"{"path_prefix": "/", "kind": "drop", "method": ""}"#,
+                "is not an HTTP method",
+            ),
+            (b"not json", "invalid fault"),
+        ] {
+            let e = parse_fault(bad).unwrap_err();
+            assert!(e.starts_with("invalid fault: ") && e.contains(why), "{e}");
+        }
     }
 }

@@ -22,6 +22,8 @@ Serves the PingOne Advanced Identity Cloud MCP tools over stdio.
   connect   bridge stdio to the running AIC MCP Desktop app (or `serve`) through its
             local MCP socket, so the assistant shares the app's login; no secret is
             needed in the assistant's config. AIC_MCP_SOCKET overrides the socket path.
+            It refuses (exit 1) a socket whose folder is not a real folder private to
+            you (0700, yours) or whose server runs as another user.
 
   --demo    serve against the built-in demo tenant (a local simulator with sample
             users, roles and logs; sign-in is automatic). No real tenant is touched.
@@ -214,7 +216,9 @@ async fn serve(supervisor: &Supervisor, status: &HostStatus) -> Result<(), Strin
     }
 }
 
-/// `aic-mcp-server connect [--socket PATH]`: the stdio bridge to the running app.
+/// `aic-mcp-server connect [--socket PATH]`: the stdio bridge to the running app. Exits 1
+/// when the app is not running or the socket is not this user's own (see
+/// [`aic_mcp_core::mcp::bridge`]), 2 on bad arguments.
 fn connect(args: &[String]) -> ExitCode {
     let path = match args {
         [] => aic_mcp_core::mcp::socket::default_socket_path(),

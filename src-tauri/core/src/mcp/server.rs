@@ -9,8 +9,7 @@
 //! are dropped with it and none of its later requests is sent; the activity log shows it as
 //! `cancelled`.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use rmcp::model::{
@@ -44,7 +43,10 @@ const REFUSED_WHILE_STOPPING: &str = "AIC MCP Desktop is stopping (quit, restart
 pub struct CallGate {
     tracker: TaskTracker,
     cancel: CancellationToken,
-    closed: AtomicBool,
+    /// Set once stopping began. A lock, not a flag: a call takes its ticket under it, so a
+    /// drain either counts that ticket or the call sees the gate closed (with a flag, a call
+    /// could check it, the drain find no ticket and finish, and the call then run on).
+    closed: Mutex<bool>,
 }
 
 impl CallGate {
@@ -54,10 +56,8 @@ impl CallGate {
 
     /// A ticket for one call, or `None` once the gate is closed.
     fn enter(&self) -> Option<TaskTrackerToken> {
-        if self.closed.load(Ordering::SeqCst) {
-            return None;
-        }
-        Some(self.tracker.token())
+        let closed = self.closed.lock().unwrap_or_else(PoisonError::into_inner);
+        (!*closed).then(|| self.tracker.token())
     }
 
     /// How many calls are running.
@@ -69,8 +69,11 @@ impl CallGate {
     /// rest and waits (briefly) until they have published their end. Returns how many
     /// calls were cancelled.
     pub async fn drain(&self, grace: Duration) -> usize {
-        self.closed.store(true, Ordering::SeqCst);
-        self.tracker.close();
+        {
+            let mut closed = self.closed.lock().unwrap_or_else(PoisonError::into_inner);
+            *closed = true;
+            self.tracker.close();
+        }
         if tokio::time::timeout(grace, self.tracker.wait())
             .await
             .is_ok()
@@ -297,5 +300,30 @@ impl ServerHandler for McpService {
             .call_until(&request.name, args, client, Some(prompt), context.ct)
             .await
             .into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_drain_counts_and_cancels_the_tickets_taken_before_it_and_refuses_later_ones() {
+        let gate = CallGate::new();
+        let ticket = gate.enter().expect("open");
+        assert_eq!(gate.in_flight(), 1);
+        let cancelled = gate.cancel.clone();
+        let running = tokio::spawn(async move {
+            cancelled.cancelled().await;
+            drop(ticket);
+        });
+        assert_eq!(gate.drain(Duration::from_millis(10)).await, 1);
+        running.await.expect("the call ended");
+        assert!(gate.enter().is_none(), "closed for good");
+        assert_eq!(
+            gate.drain(Duration::ZERO).await,
+            0,
+            "a second drain is a no-op"
+        );
     }
 }
