@@ -35,34 +35,34 @@ FAKE_SHELL = r"""
     ring.push({kind: "tool_finished", call_id: i, at: at(i), tool: "getLogSources", outcome: "ok",
                duration_ms: 7, message: null});
   }
-  const callbacks = new Map();
   const listeners = new Map();
-  let next = 1;
   window.__pageCalls = [];
   window.__emit = (event, payload) => {
-    for (const id of listeners.get(event) || []) callbacks.get(id)({event, id: 0, payload});
+    for (const handler of listeners.get(event) || []) handler({event, id: 0, payload});
   };
-  window.__TAURI_INTERNALS__ = {
-    transformCallback(cb) {
-      const id = next++;
-      callbacks.set(id, cb);
-      return id;
+  // Tauri's public JavaScript API as the app exposes it (`withGlobalTauri`).
+  window.__TAURI__ = {
+    event: {
+      async listen(event, handler) {
+        if (!listeners.has(event)) listeners.set(event, []);
+        listeners.get(event).push(handler);
+        return () => {
+          listeners.set(event, (listeners.get(event) || []).filter((h) => h !== handler));
+        };
+      },
     },
-    async invoke(cmd, args) {
-      if (cmd === "plugin:event|listen") {
-        if (!listeners.has(args.event)) listeners.set(args.event, []);
-        listeners.get(args.event).push(args.handler);
-        return next++;
-      }
-      if (cmd === "recent_activity") {
-        window.__pageCalls.push(args);
-        const end = args.before === null ? ring.length : Math.max(0, args.before - 1);
-        const start = Math.max(0, end - args.limit);
-        // The window must cope with a page arriving some time after it asked.
-        await new Promise((r) => setTimeout(r, 20));
-        return {events: ring.slice(start, end), oldest_seq: start < end ? start + 1 : null, more: start > 0};
-      }
-      throw {code: "Internal", message: `${cmd} is not part of this test`};
+    core: {
+      async invoke(cmd, args) {
+        if (cmd === "recent_activity") {
+          window.__pageCalls.push(args);
+          const end = args.before === null ? ring.length : Math.max(0, args.before - 1);
+          const start = Math.max(0, end - args.limit);
+          // The window must cope with a page arriving some time after it asked.
+          await new Promise((r) => setTimeout(r, 20));
+          return {events: ring.slice(start, end), oldest_seq: start < end ? start + 1 : null, more: start > 0};
+        }
+        throw {code: "Internal", message: `${cmd} is not part of this test`};
+      },
     },
   };
 })();
