@@ -6,7 +6,7 @@ use std::borrow::Cow;
 
 use oauth2::basic::BasicTokenResponse;
 use oauth2::http::header::{ACCEPT, CONTENT_TYPE};
-use oauth2::{AsyncHttpClient, AuthorizationCode, PkceCodeVerifier, RedirectUrl, TokenResponse};
+use oauth2::{AuthorizationCode, PkceCodeVerifier, RedirectUrl, TokenResponse};
 
 use super::error::AuthError;
 use super::http::{
@@ -131,9 +131,11 @@ pub(crate) async fn exchange(
     scopes: &[&str],
     call_id: Option<u64>,
 ) -> Result<AccessToken, AuthError> {
-    let http = OAuthHttp::new(client, call_id);
-    let response = http
-        .call(exchange_request(client, primary, scopes)?)
+    // Every tool call makes one exchange: it goes straight to the tenant client (the
+    // crate's client adapter would keep a copy of each answer for error messages this
+    // function writes itself).
+    let response = client
+        .oauth_request(exchange_request(client, primary, scopes)?, call_id)
         .await
         .map_err(|e| AuthError::Http(e.to_string()))?;
     let status = response.status().as_u16();
@@ -145,9 +147,20 @@ pub(crate) async fn exchange(
             body: error_body(&String::from_utf8_lossy(body)),
         });
     }
-    let resp: BasicTokenResponse =
-        serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(body))
-            .map_err(|e| unreadable(&e))?;
+    let resp: BasicTokenResponse = match serde_json::from_slice(body) {
+        Ok(resp) => resp,
+        // Read again with the path tracked, only to say where it is wrong.
+        Err(_) => {
+            return Err(
+                match serde_path_to_error::deserialize::<_, BasicTokenResponse>(
+                    &mut serde_json::Deserializer::from_slice(body),
+                ) {
+                    Err(e) => unreadable(&e),
+                    Ok(_) => AuthError::BadResponse("the token response cannot be read".into()),
+                },
+            )
+        }
+    };
     let token = resp.access_token().secret();
     if token.is_empty() {
         return Err(AuthError::MissingField("access_token"));
