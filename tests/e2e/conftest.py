@@ -4,10 +4,12 @@
 import json
 import os
 import pathlib
+import re
 import shutil
 import socket
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 
@@ -138,6 +140,59 @@ def server_env(sim: Sim, tmp: pathlib.Path, **extra) -> dict:
     )
     env.update({k: str(v) for k, v in extra.items()})
     return env
+
+
+class Serve:
+    """`aic-mcp-server serve --socket SOCK` (and `--http 0` when `http`) against `sim`, which
+    must auto-approve: a plain HTTP GET plays the browser. Returns once the server says what
+    it serves (the socket, and the HTTP URL in `url`/`port`)."""
+
+    def __init__(self, tmp: pathlib.Path, sim: Sim, sock: pathlib.Path, http: bool, **env):
+        self.sock = sock
+        self.logs = tmp / "logs"
+        self.env = server_env(sim, tmp, **env)
+        self.env["BROWSER"] = "curl -sk -o /dev/null -L"
+        self.log = open(tmp / "serve.log", "w+")
+        args = [str(SERVER), "serve", "--socket", str(sock)] + (["--http", "0"] if http else [])
+        self.proc = subprocess.Popen(
+            args, env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.log,
+        )
+        self.url = None
+        self.port = None
+        deadline = time.time() + 30
+        while True:
+            text = self.text()
+            m = re.search(r"MCP over HTTP at (http://127\.0\.0\.1:(\d+)/mcp)", text)
+            if m:
+                self.url, self.port = m.group(1), int(m.group(2))
+            if "MCP socket" in text and (self.url or not http):
+                break
+            assert self.proc.poll() is None, text
+            assert time.time() < deadline, text
+            time.sleep(0.1)
+        assert self.sock.exists()
+
+    def text(self) -> str:
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read()
+
+    def audit(self) -> list[dict]:
+        """Every event in the JSONL audit files so far."""
+        events = []
+        for f in sorted(self.logs.glob("activity*.jsonl")):
+            for line in f.read_text().splitlines():
+                if line.strip():
+                    events.append(json.loads(line))
+        return events
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
 
 
 def keychain_lookup(account: str) -> str:

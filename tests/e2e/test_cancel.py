@@ -5,65 +5,18 @@ cancel scope around `call_tool`; the SDK then sends `notifications/cancelled`): 
 audit file shows the call finished as cancelled, the simulator's request log shows the
 stalled request never answered, and the same session's next call succeeds."""
 
-import json
-import pathlib
 import shutil
-import subprocess
-import time
 
 import anyio
 import pytest
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
-from conftest import SERVER, Sim, require, server_env
+from conftest import SERVER, Serve, Sim, require
 
 SOURCES = "/monitoring/logs/sources"
 # Every wait is bounded by this; nothing asserts how fast anything is.
 PATIENCE = 30
-
-
-class Serving:
-    """`aic-mcp-server serve --socket PATH` (no HTTP, tokens in memory) against `sim`."""
-
-    def __init__(self, tmp: pathlib.Path, sim: Sim):
-        self.sock = tmp / "run" / "mcp.sock"
-        self.logs = tmp / "logs"
-        self.env = server_env(sim, tmp, AIC_TOKEN_STORE="memory")
-        # The simulator approves at once: a plain HTTP GET plays the browser.
-        self.env["BROWSER"] = "curl -sk -o /dev/null -L"
-        self.log = open(tmp / "serve.log", "w+")
-        self.proc = subprocess.Popen(
-            [str(SERVER), "serve", "--socket", str(self.sock)],
-            env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.log,
-        )
-        deadline = time.time() + PATIENCE
-        while "MCP socket" not in self.text():
-            assert self.proc.poll() is None, self.text()
-            assert time.time() < deadline, self.text()
-            time.sleep(0.1)
-
-    def text(self) -> str:
-        self.log.flush()
-        self.log.seek(0)
-        return self.log.read()
-
-    def audit(self) -> list[dict]:
-        """Every event in the JSONL audit files so far."""
-        events = []
-        for f in sorted(self.logs.glob("activity*.jsonl")):
-            for line in f.read_text().splitlines():
-                if line.strip():
-                    events.append(json.loads(line))
-        return events
-
-    def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.log.close()
 
 
 @pytest.fixture
@@ -71,7 +24,8 @@ def serving(tmp_path):
     require(shutil.which("curl") is not None, "curl plays the browser here")
     sim = Sim(tmp_path, auto_approve=True)
     try:
-        s = Serving(tmp_path, sim)
+        # Tokens in memory; no HTTP endpoint.
+        s = Serve(tmp_path, sim, tmp_path / "run" / "mcp.sock", http=False, AIC_TOKEN_STORE="memory")
     except BaseException:
         sim.stop()
         raise

@@ -8,13 +8,11 @@ the opt-in Streamable HTTP endpoint on 127.0.0.1 (bearer from the real Secret Se
 import asyncio
 import os
 import pathlib
-import re
 import shutil
 import socket
 import stat
 import subprocess
 import tempfile
-import time
 
 import pytest
 from mcp import ClientSession, StdioServerParameters
@@ -22,56 +20,23 @@ from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
-from conftest import SERVER, Sim, keychain_lookup, post_ping, require, server_env
+from conftest import SERVER, Serve, Sim, keychain_lookup, post_ping, require
 
 
-class Served:
-    """`aic-mcp-server serve --http 0` against an auto-approving simulator."""
-
-    def __init__(self, tmp: pathlib.Path, sim: Sim, **env):
-        # A world-traversable parent, so only our own 0700 directory and 0600 socket
-        # stand between another user and the socket.
-        public = pathlib.Path(tempfile.mkdtemp(prefix="aic-e2e-sock-"))
-        public.chmod(0o755)
-        self.sock = public / "run" / "mcp.sock"
-        self.env = server_env(sim, tmp, **env)
-        self.env.pop("BROWSER", None)
-        # The simulator approves at once: a plain HTTP GET plays the browser.
-        self.env["BROWSER"] = "curl -sk -o /dev/null -L"
-        self.log = open(tmp / "serve.log", "w+")
-        self.proc = subprocess.Popen(
-            [str(SERVER), "serve", "--socket", str(self.sock), "--http", "0"],
-            env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.log,
-        )
-        deadline = time.time() + 30
-        self.url = None
-        while time.time() < deadline and self.url is None:
-            assert self.proc.poll() is None, self.text()
-            m = re.search(r"MCP over HTTP at (http://127\.0\.0\.1:(\d+)/mcp)", self.text())
-            if m:
-                self.url, self.port = m.group(1), int(m.group(2))
-            time.sleep(0.1)
-        assert self.url, self.text()
-        assert self.sock.exists()
-
-    def text(self) -> str:
-        self.log.flush()
-        self.log.seek(0)
-        return self.log.read()
-
-    def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+def serve_with_http(tmp: pathlib.Path, sim: Sim) -> Serve:
+    """`aic-mcp-server serve --http 0` with its socket under a world-traversable parent, so
+    only our own 0700 directory and 0600 socket stand between another user and the socket."""
+    public = pathlib.Path(tempfile.mkdtemp(prefix="aic-e2e-sock-"))
+    public.chmod(0o755)
+    tmp.mkdir(parents=True, exist_ok=True)
+    return Serve(tmp, sim, public / "run" / "mcp.sock", http=True)
 
 
 @pytest.fixture
 def served(tmp_path, keychain):
     require(shutil.which("curl") is not None, "curl plays the browser here")
     sim = Sim(tmp_path, auto_approve=True)
-    s = Served(tmp_path, sim)
+    s = serve_with_http(tmp_path, sim)
     s.sim = sim
     yield s
     s.stop()
@@ -240,7 +205,7 @@ def test_the_bearer_survives_a_restart(tmp_path, served):
     first = bearer_in_keychain()
     served.stop()
     (tmp_path / "again").mkdir()
-    again = Served(tmp_path / "again", served.sim)
+    again = serve_with_http(tmp_path / "again", served.sim)
     try:
         assert bearer_in_keychain() == first
         status, _ = post_ping(again.url, {"Authorization": f"Bearer {first}"})
