@@ -398,21 +398,27 @@ impl Session {
                 if let Ok(mut f) = self.last_failure.lock() {
                     *f = Some((attempt, e.clone()));
                 }
-                let signed_in = self.valid_in_memory().is_some();
-                self.set_status(|s| {
-                    s.state = if signed_in {
-                        SessionState::SignedIn
-                    } else {
-                        SessionState::SignedOut
-                    };
-                    s.login_url = None;
-                    s.user_code = None;
-                    s.last_error = Some(e.to_string());
-                });
-                self.publish(AuthAction::LoginFailed, Some(e.to_string()));
+                self.login_failed(e.to_string());
                 Err(e)
             }
         }
+    }
+
+    /// A login that ended without tokens: the status goes back to where it stood (signed in
+    /// only if a still-valid token remains), with `message` as its last error.
+    fn login_failed(&self, message: String) {
+        let signed_in = self.valid_in_memory().is_some();
+        self.set_status(|s| {
+            s.state = if signed_in {
+                SessionState::SignedIn
+            } else {
+                SessionState::SignedOut
+            };
+            s.login_url = None;
+            s.user_code = None;
+            s.last_error = Some(message.clone());
+        });
+        self.publish(AuthAction::LoginFailed, Some(message));
     }
 
     async fn login_pkce(&self, cancel: &CancellationToken) -> Result<Tokens, AuthError> {
@@ -616,20 +622,7 @@ impl Drop for LoginGuard<'_> {
         if self.settled {
             return;
         }
-        let session = self.session;
-        let signed_in = session.valid_in_memory().is_some();
-        let message = AuthError::Cancelled.to_string();
-        session.set_status(|s| {
-            s.state = if signed_in {
-                SessionState::SignedIn
-            } else {
-                SessionState::SignedOut
-            };
-            s.login_url = None;
-            s.user_code = None;
-            s.last_error = Some(message.clone());
-        });
-        session.publish(AuthAction::LoginFailed, Some(message));
+        self.session.login_failed(AuthError::Cancelled.to_string());
     }
 }
 
