@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::activity::{spawn_audit_writer, ActivityBus, ActivityEvent, AuditWriter};
+use crate::activity::{spawn_audit_writer, ActivityBus, AuditWriter};
 use crate::auth::{
     BrowserOpener, FileStore, KeychainStore, LoginOptions, MemoryStore, Session, SessionStatus,
     SystemBrowser, TokenStore,
@@ -204,11 +204,6 @@ impl App {
         &self.gate
     }
 
-    /// Fires when the core has stopped (the sign-in flows and the audit writer end with it).
-    pub fn stopped(&self) -> &CancellationToken {
-        &self.cancel
-    }
-
     /// An MCP service for one connection.
     pub fn mcp_service(&self) -> McpService {
         McpService::new(
@@ -262,10 +257,6 @@ impl App {
 
     pub fn status(&self) -> SessionStatus {
         self.session.status()
-    }
-
-    pub fn recent_activity(&self) -> Vec<ActivityEvent> {
-        self.bus.recent()
     }
 
     /// Serves MCP over this process's stdin/stdout until stdin closes or the app stops.
