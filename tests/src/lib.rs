@@ -200,6 +200,9 @@ pub struct EnvOptions {
     pub store: Option<Arc<dyn TokenStore>>,
     pub login_timeout: Option<Duration>,
     pub interactive_on_demand: bool,
+    /// The rules in force (allow all when `None`) and the window's approval queue.
+    pub policy: Option<Arc<aic_mcp_core::policy::Policy>>,
+    pub approvals: Option<Arc<aic_mcp_core::approval::Approvals>>,
 }
 
 impl Default for EnvOptions {
@@ -215,6 +218,8 @@ impl Default for EnvOptions {
             store: Some(Arc::new(MemoryStore::default())),
             login_timeout: Some(Duration::from_secs(20)),
             interactive_on_demand: true,
+            policy: None,
+            approvals: None,
         }
     }
 }
@@ -261,6 +266,8 @@ impl Env {
                 store: opts.store,
                 login_timeout: opts.login_timeout,
                 interactive_on_demand: opts.interactive_on_demand,
+                policy: opts.policy,
+                approvals: opts.approvals,
                 ..AppParts::default()
             },
         )?;

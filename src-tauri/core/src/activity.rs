@@ -62,6 +62,11 @@ pub enum Outcome {
     /// The client cancelled the call (`notifications/cancelled`) or the server stopped
     /// before it finished: its requests in flight were dropped and no later one was sent.
     Cancelled,
+    /// Refused by the mode or a tool switch; nothing was sent.
+    Refused,
+    /// The admin declined the change (or did not answer in time, or could not be asked);
+    /// nothing was sent.
+    Denied,
 }
 
 /// One thing that happened, as shown in the live log and written to the audit file.
@@ -102,6 +107,20 @@ pub enum ActivityEvent {
         /// Transport error when no status was received.
         error: Option<String>,
     },
+    /// A step of a call's guardrail path: waiting for the admin, approved, denied, timed
+    /// out, refused by the mode or a switch.
+    Guard {
+        call_id: u64,
+        at: String,
+        tool: String,
+        step: GuardStep,
+        /// Who answered: the window, an earlier grant, or the assistant's confirmation
+        /// prompt (elicitation).
+        by: Option<crate::approval::ApprovedBy>,
+        /// The approval card's id while waiting.
+        approval_id: Option<u64>,
+        detail: Option<String>,
+    },
     /// A change of login state.
     Auth {
         at: String,
@@ -109,6 +128,17 @@ pub enum ActivityEvent {
         tenant: String,
         detail: Option<String>,
     },
+}
+
+/// The steps of a call's guardrail path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GuardStep {
+    Waiting,
+    Approved,
+    Denied,
+    TimedOut,
+    Refused,
 }
 
 /// Login state changes.
@@ -164,6 +194,12 @@ impl ActivityEvent {
                 cap_in_place(path, PATH_LIMIT);
                 if let Some(e) = error {
                     cap_in_place(e, MESSAGE_LIMIT);
+                }
+            }
+            Self::Guard { tool, detail, .. } => {
+                cap_in_place(tool, NAME_LIMIT);
+                if let Some(d) = detail {
+                    cap_in_place(d, MESSAGE_LIMIT);
                 }
             }
             Self::Auth { tenant, detail, .. } => {

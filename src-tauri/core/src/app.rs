@@ -13,13 +13,15 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::activity::{spawn_audit_writer, ActivityBus, AuditWriter};
+use crate::approval::Approvals;
 use crate::auth::{
     BrowserOpener, FileStore, KeychainStore, LoginOptions, MemoryStore, Session, SessionStatus,
     SystemBrowser, TokenStore,
 };
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, TokenStoreKind};
-use crate::mcp::{CallGate, McpService};
+use crate::mcp::{CallGate, Guard, ListeningSessions, McpService};
+use crate::policy::Policy;
 use crate::tenant::TenantClient;
 use crate::tools::Registry;
 
@@ -52,6 +54,12 @@ pub struct AppParts {
     /// The bus to publish on: a host that restarts its core keeps one live log. A new bus
     /// when `None`.
     pub bus: Option<Arc<ActivityBus>>,
+    /// The rules in force (mode, switches); a host shares one across restarts. Allow all
+    /// when `None`.
+    pub policy: Option<Arc<Policy>>,
+    /// The window's approval queue (desktop). Without it, a call that needs approval asks
+    /// through MCP elicitation.
+    pub approvals: Option<Arc<Approvals>>,
 }
 
 impl Default for AppParts {
@@ -64,6 +72,8 @@ impl Default for AppParts {
             login_timeout: None,
             audit_log: true,
             bus: None,
+            policy: None,
+            approvals: None,
         }
     }
 }
@@ -99,6 +109,7 @@ pub struct App {
     session: Arc<Session>,
     registry: Arc<Registry>,
     gate: Arc<CallGate>,
+    guard: Guard,
     /// Stops the sign-in flows and the audit writer (last).
     cancel: CancellationToken,
     /// Stops the endpoints from accepting connections (first).
@@ -115,6 +126,31 @@ impl std::fmt::Debug for App {
         f.debug_struct("App")
             .field("tenant", &self.config.tenant)
             .finish_non_exhaustive()
+    }
+}
+
+/// Sends `notifications/tools/list_changed` to this core's sessions whenever the mode or a
+/// switch changes, until the core stops.
+async fn tell_sessions_of_list_changes(guard: Guard, stop: CancellationToken) {
+    let mut rules = guard.policy.subscribe();
+    let mut listed = {
+        let r = rules.borrow_and_update();
+        (r.mode, r.off.clone())
+    };
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            changed = rules.changed() => if changed.is_err() { return },
+        }
+        let now = {
+            let r = rules.borrow_and_update();
+            (r.mode, r.off.clone())
+        };
+        if now != listed {
+            listed = now;
+            let told = guard.sessions.notify_all().await;
+            tracing::info!(sessions = told, "tool list changed (mode or tool switches)");
+        }
     }
 }
 
@@ -169,12 +205,22 @@ impl App {
             None
         };
         let registry = Arc::new(Registry::new(config.container_mode));
+        let guard = Guard {
+            policy: parts.policy.unwrap_or_default(),
+            approvals: parts.approvals,
+            sessions: Arc::new(ListeningSessions::default()),
+        };
+        tokio::spawn(tell_sessions_of_list_changes(
+            guard.clone(),
+            cancel.child_token(),
+        ));
         Ok(Arc::new(Self {
             config,
             bus,
             session,
             registry,
             gate: CallGate::new(),
+            guard,
             cancel,
             accept_stop: CancellationToken::new(),
             sessions: CancellationToken::new(),
@@ -212,16 +258,26 @@ impl App {
             self.bus.clone(),
             self.gate.clone(),
         )
+        .with_guard(self.guard.clone())
+    }
+
+    /// The rules in force and the approval queue.
+    pub fn guard(&self) -> &Guard {
+        &self.guard
     }
 
     fn service_factory(&self) -> impl Fn() -> McpService + Send + Sync + 'static {
-        let (registry, session, bus, gate) = (
+        let (registry, session, bus, gate, guard) = (
             self.registry.clone(),
             self.session.clone(),
             self.bus.clone(),
             self.gate.clone(),
+            self.guard.clone(),
         );
-        move || McpService::new(registry.clone(), session.clone(), bus.clone(), gate.clone())
+        move || {
+            McpService::new(registry.clone(), session.clone(), bus.clone(), gate.clone())
+                .with_guard(guard.clone())
+        }
     }
 
     /// Restores a stored login (valid, same tenant) without any prompt.

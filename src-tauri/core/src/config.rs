@@ -14,7 +14,7 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    fn new(setting: &'static str, problem: impl Into<String>, example: &'static str) -> Self {
+    pub fn new(setting: &'static str, problem: impl Into<String>, example: &'static str) -> Self {
         Self {
             setting,
             problem: problem.into(),

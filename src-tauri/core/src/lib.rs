@@ -7,6 +7,7 @@
 
 pub mod activity;
 pub mod app;
+pub mod approval;
 pub mod assistants;
 pub mod atomic;
 pub mod auth;
@@ -18,6 +19,7 @@ pub mod export;
 pub mod host;
 pub mod logging;
 pub mod mcp;
+pub mod policy;
 pub mod secret;
 pub mod settings;
 pub mod tenant;

@@ -4,11 +4,13 @@
 //! headless server and the app read a tenant the same way.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::atomic::{self, AtomicError};
 use crate::config::{Config, ConfigError, TenantUrl, APP_DIR_NAME};
+use crate::policy::{Mode, Rules, Switches, DEFAULT_APPROVAL_TIMEOUT};
 
 /// What the Settings view edits.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,7 +22,21 @@ pub struct Settings {
     pub http_enabled: bool,
     pub http_port: u16,
     pub notifications: bool,
+    /// How much an assistant may change without asking; `None` is the host's default
+    /// (the desktop asks before changes, the headless server allows all) or, on a
+    /// production tenant, read only.
+    pub mode: Option<Mode>,
+    /// Tools and tool families turned off (`deleteJourney`, `themes`).
+    pub disabled_tools: Vec<String>,
+    /// Seconds the admin has to answer an approval before the call is denied.
+    pub approval_timeout_secs: u64,
+    /// A production tenant: a red badge, and read only unless the admin lifts it for a
+    /// while.
+    pub production: bool,
 }
+
+/// The shortest and longest approval timeout a setting may ask for.
+pub const APPROVAL_TIMEOUT_SECS: std::ops::RangeInclusive<u64> = 10..=3600;
 
 impl Default for Settings {
     fn default() -> Self {
@@ -30,6 +46,10 @@ impl Default for Settings {
             http_enabled: false,
             http_port: 8765,
             notifications: true,
+            mode: None,
+            disabled_tools: Vec::new(),
+            approval_timeout_secs: DEFAULT_APPROVAL_TIMEOUT.as_secs(),
+            production: false,
         }
     }
 }
@@ -69,6 +89,23 @@ impl Settings {
                     message: format!("{port} is not a port from 1024 to 65535"),
                 });
             }
+        }
+        let off =
+            Switches::new(&self.disabled_tools).map_err(|message| SettingsError::Invalid {
+                field: "tools",
+                message,
+            })?;
+        self.disabled_tools = off.names().map(str::to_string).collect();
+        if !APPROVAL_TIMEOUT_SECS.contains(&self.approval_timeout_secs) {
+            return Err(SettingsError::Invalid {
+                field: "approval timeout",
+                message: format!(
+                    "{} seconds is not from {} to {} seconds",
+                    self.approval_timeout_secs,
+                    APPROVAL_TIMEOUT_SECS.start(),
+                    APPROVAL_TIMEOUT_SECS.end()
+                ),
+            });
         }
         if self.http_enabled && self.http_port == self.redirect_port {
             return Err(SettingsError::Invalid {
@@ -118,6 +155,54 @@ impl Settings {
             other => io(other.io()),
         })?;
         Ok(valid)
+    }
+
+    /// The rules in force: `AIC_MODE`, `AIC_DISABLE_TOOLS` and `AIC_APPROVAL_TIMEOUT`
+    /// (seconds) win over these settings; with no mode anywhere, `default_mode` (read only
+    /// on a production tenant). An unknown mode or tool name is an error naming it.
+    pub fn rules(
+        &self,
+        env: impl Fn(&str) -> Option<String>,
+        default_mode: Mode,
+    ) -> Result<Rules, ConfigError> {
+        let set = |k: &str| env(k).filter(|v| !v.trim().is_empty());
+        let mode = match set("AIC_MODE") {
+            Some(v) => Mode::parse(&v).map_err(|p| ConfigError::new("AIC_MODE", p, "ask"))?,
+            None if self.production => Mode::ReadOnly,
+            None => self.mode.unwrap_or(default_mode),
+        };
+        let off = match set("AIC_DISABLE_TOOLS") {
+            Some(v) => Switches::parse_list(&v)
+                .map_err(|p| ConfigError::new("AIC_DISABLE_TOOLS", p, "deleteJourney,themes"))?,
+            None => Switches::new(&self.disabled_tools).map_err(|p| {
+                ConfigError::new("disabledTools (settings file)", p, "[\"deleteJourney\"]")
+            })?,
+        };
+        let approval_timeout = match set("AIC_APPROVAL_TIMEOUT") {
+            Some(v) => v
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|s| APPROVAL_TIMEOUT_SECS.contains(s))
+                .map(Duration::from_secs)
+                .ok_or_else(|| {
+                    ConfigError::new(
+                        "AIC_APPROVAL_TIMEOUT",
+                        format!(
+                            "{v:?} is not a number of seconds from {} to {}",
+                            APPROVAL_TIMEOUT_SECS.start(),
+                            APPROVAL_TIMEOUT_SECS.end()
+                        ),
+                        "120",
+                    )
+                })?,
+            None => Duration::from_secs(self.approval_timeout_secs),
+        };
+        Ok(Rules {
+            mode,
+            off,
+            approval_timeout,
+        })
     }
 
     /// The core configuration: the environment first, then these settings. `None` when

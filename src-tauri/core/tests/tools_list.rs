@@ -58,3 +58,58 @@ fn tools_list_matches_the_golden_file() {
 fn container_tools_list_matches_the_golden_file() {
     check("tools_list_container.json", true);
 }
+
+/// The policy over every tool of the golden catalogue and every mode, against what the
+/// golden file's annotations say (read by this test, not by the policy): read-only tools
+/// always run; writes are refused in read-only mode, asked about in ask mode, asked about
+/// in ask-destructive mode unless `destructiveHint` is false, and run in full mode; a
+/// switched-off tool or family is refused whatever the mode.
+#[test]
+fn policy_table_over_the_golden_catalogue() {
+    use aic_mcp_core::policy::{decide, Decision, Mode, Refusal, Switches};
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/tools_list.json");
+    let golden: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("golden")).expect("json");
+    let registry = Registry::new(false);
+    let tools = golden["tools"].as_array().expect("tools");
+    assert_eq!(tools.len(), registry.tools().len());
+    let none = Switches::default();
+    let (mut reads, mut asked_destructive) = (0, 0);
+    for t in tools {
+        let name = t["name"].as_str().expect("name");
+        let def = registry.get(name).expect("registered");
+        let ann = &t["annotations"];
+        let read_only = ann["readOnlyHint"].as_bool() == Some(true);
+        // MCP: a missing destructiveHint means destructive.
+        let destructive = !read_only && ann["destructiveHint"].as_bool() != Some(false);
+        reads += usize::from(read_only);
+        for mode in Mode::ALL {
+            let expected = match (mode, read_only, destructive) {
+                (_, true, _) => Decision::Allow,
+                (Mode::ReadOnly, false, _) => Decision::Refuse(Refusal::ReadOnly),
+                (Mode::Ask, false, _) => Decision::Ask,
+                (Mode::AskDestructive, false, true) => Decision::Ask,
+                (Mode::AskDestructive, false, false) | (Mode::Full, false, _) => Decision::Allow,
+            };
+            let got = decide(mode, name, def.family, def.hints, &none);
+            assert_eq!(got, expected, "{name} in {}", mode.as_str());
+            if mode == Mode::AskDestructive && got == Decision::Ask {
+                asked_destructive += 1;
+            }
+            // A switch wins over every mode, by tool name or by family.
+            for switch in [name, def.family] {
+                let off = Switches::new([switch]).expect("known");
+                assert_eq!(
+                    decide(mode, name, def.family, def.hints, &off),
+                    Decision::Refuse(Refusal::TurnedOff {
+                        switch: switch.to_string()
+                    }),
+                    "{name} off by {switch}"
+                );
+            }
+        }
+    }
+    // The catalogue has both kinds of write, so every branch above was taken.
+    assert!(reads > 0 && reads < tools.len(), "{reads} read-only tools");
+    assert!(asked_destructive > 0 && asked_destructive < tools.len() - reads);
+}

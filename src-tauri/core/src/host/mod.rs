@@ -25,8 +25,10 @@ pub use provider::{ProvideRequest, ProvidedTenant, TenantProvider};
 
 use crate::activity::ActivityBus;
 use crate::app::{App, AppError, AppParts, StopReport, RECENT_EVENTS, STOP_GRACE};
+use crate::approval::Approvals;
 use crate::auth::{AuthError, BearerStore, SessionState, SessionStatus, StoreError, SKEW_MS};
 use crate::config::{Config, ConfigError};
+use crate::policy::{Mode, Policy};
 use crate::secret::LocalBearer;
 use crate::settings::{Settings, SettingsError};
 
@@ -67,6 +69,9 @@ pub struct HostOptions {
     pub demo: Option<Arc<dyn TenantProvider>>,
     /// How long calls in flight may finish when the core stops.
     pub grace: Duration,
+    /// The mode when neither the settings nor `AIC_MODE` name one: the desktop asks
+    /// before changes; the headless server allows all (a drop-in for the reference).
+    pub default_mode: Mode,
 }
 
 impl HostOptions {
@@ -83,6 +88,7 @@ impl HostOptions {
             env: process_env(),
             demo: None,
             grace: STOP_GRACE,
+            default_mode: Mode::Full,
         }
     }
 }
@@ -146,6 +152,9 @@ pub struct HostStatus {
     pub endpoint_errors: Vec<EndpointError>,
     /// Why the core did not start, or why the settings file could not be read.
     pub problem: Option<String>,
+    /// The mode in force and whether the tenant is marked production.
+    pub mode: Mode,
+    pub production: bool,
     pub version: &'static str,
 }
 
@@ -160,6 +169,8 @@ impl HostStatus {
             http_url: None,
             endpoint_errors: Vec::new(),
             problem: None,
+            mode: Mode::Full,
+            production: false,
             version: env!("CARGO_PKG_VERSION"),
         }
     }
@@ -284,6 +295,8 @@ pub struct Supervisor {
     lifecycle: tokio::sync::Mutex<Option<Running>>,
     current: RwLock<Option<Arc<App>>>,
     bus: Arc<ActivityBus>,
+    /// The rules in force, shared by every run of the core and changed live.
+    policy: Arc<Policy>,
     status: watch::Sender<HostStatus>,
     notices: broadcast::Sender<Notice>,
 }
@@ -315,6 +328,7 @@ impl Supervisor {
         };
         let mut initial = HostStatus::initial();
         initial.problem = settings_error.clone();
+        let policy = opts.parts.policy.clone().unwrap_or_default();
         Arc::new(Self {
             opts,
             settings_path,
@@ -323,6 +337,7 @@ impl Supervisor {
             lifecycle: tokio::sync::Mutex::new(None),
             current: RwLock::new(None),
             bus: ActivityBus::new(RECENT_EVENTS),
+            policy,
             status: watch::Sender::new(initial),
             notices: broadcast::Sender::new(64),
         })
@@ -380,7 +395,45 @@ impl Supervisor {
     }
 
     fn update(&self, f: impl FnOnce(&mut HostStatus)) {
-        self.status.send_modify(f);
+        self.status.send_modify(|s| {
+            f(s);
+            self.stamp_guard(s);
+        });
+    }
+
+    /// Every status names the rules in force, whatever built it.
+    fn stamp_guard(&self, s: &mut HostStatus) {
+        s.mode = self.policy.rules().mode;
+        s.production = self.settings().production;
+    }
+
+    fn publish(&self, mut status: HostStatus) {
+        self.stamp_guard(&mut status);
+        self.status.send_replace(status);
+    }
+
+    /// The rules in force (mode, switches, approval timeout).
+    pub fn policy(&self) -> &Arc<Policy> {
+        &self.policy
+    }
+
+    /// The window's approval queue (a host without one asks through elicitation).
+    pub fn approvals(&self) -> Option<&Arc<Approvals>> {
+        self.opts.parts.approvals.as_ref()
+    }
+
+    /// Puts the rules of `settings` (and the environment) in force; a tightened rule set
+    /// forgets every "approve for this assistant".
+    fn apply_rules(&self, settings: &Settings) -> Result<(), HostError> {
+        let env = self.opts.env.clone();
+        let rules = settings.rules(|k| env(k), self.opts.default_mode)?;
+        if self.policy.set(rules) {
+            if let Some(q) = self.approvals() {
+                q.revoke_grants();
+            }
+        }
+        self.update(|_| {});
+        Ok(())
     }
 
     fn set_current(&self, app: Option<Arc<App>>) {
@@ -401,7 +454,7 @@ impl Supervisor {
             Ok((running, status, notices)) => {
                 self.set_current(Some(running.app.clone()));
                 *life = Some(running);
-                self.status.send_replace(status);
+                self.publish(status);
                 for n in notices {
                     self.notify(n);
                 }
@@ -459,8 +512,10 @@ impl Supervisor {
         } else {
             settings.to_config(|k| env(k))?
         };
+        self.apply_rules(&settings)?;
         let mut parts = AppParts {
             bus: Some(self.bus.clone()),
+            policy: Some(self.policy.clone()),
             ..self.opts.parts.clone()
         };
         let mut notices = Vec::new();
@@ -560,7 +615,7 @@ impl Supervisor {
             http_url,
             endpoint_errors,
             problem: self.settings_error.lock().ok().and_then(|e| e.clone()),
-            version: env!("CARGO_PKG_VERSION"),
+            ..HostStatus::initial()
         };
         let running = Running {
             app,
@@ -622,6 +677,10 @@ impl Supervisor {
         if core_changed {
             // The failure, if any, is in the status.
             let _ = self.start().await;
+        } else {
+            // Mode, switches and timeout apply live: the sessions stay connected and are
+            // told that the tool list changed.
+            self.apply_rules(&saved)?;
         }
         Ok(saved)
     }

@@ -17,14 +17,18 @@ use rmcp::model::{
     ElicitationAction, Implementation, ListToolsResult, PaginatedRequestParams, ServerCapabilities,
     ServerConfig, Tool, ToolAnnotations,
 };
-use rmcp::service::{RequestContext, RoleServer};
+use rmcp::service::{NotificationContext, RequestContext, RoleServer};
 use rmcp::{ErrorData as McpError, Peer, ServerHandler};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::task_tracker::{TaskTracker, TaskTrackerToken};
 
-use crate::activity::{mask_arguments, now_rfc3339, ActivityBus, ActivityEvent, Outcome};
+use crate::activity::{
+    mask_arguments, now_rfc3339, ActivityBus, ActivityEvent, GuardStep, Outcome,
+};
+use crate::approval::{Approvals, ApprovedBy, Question, Queued, Verdict};
 use crate::auth::{DevicePrompt, PromptAnswer, Session, StderrPrompt};
+use crate::policy::{self, Decision, Policy};
 use crate::tools::{CallCtx, Registry, ToolDef};
 
 /// The server name reported in `initialize` (the reference's, for drop-in use).
@@ -87,6 +91,62 @@ impl CallGate {
     }
 }
 
+/// The MCP sessions of one running core that want `notifications/tools/list_changed`.
+#[derive(Debug, Default)]
+pub struct ListeningSessions {
+    peers: Mutex<Vec<Peer<RoleServer>>>,
+}
+
+impl ListeningSessions {
+    fn add(&self, peer: Peer<RoleServer>) {
+        let mut peers = self.peers.lock().unwrap_or_else(PoisonError::into_inner);
+        peers.retain(|p| !p.is_transport_closed());
+        peers.push(peer);
+    }
+
+    /// Tells every open session that the tool list changed; returns how many were told.
+    pub async fn notify_all(&self) -> usize {
+        let peers: Vec<_> = {
+            let mut peers = self.peers.lock().unwrap_or_else(PoisonError::into_inner);
+            peers.retain(|p| !p.is_transport_closed());
+            peers.clone()
+        };
+        let mut told = 0;
+        for p in peers {
+            match p.notify_tool_list_changed().await {
+                Ok(()) => told += 1,
+                Err(e) => tracing::debug!(error = %e, "list_changed not sent (session closed)"),
+            }
+        }
+        told
+    }
+}
+
+/// What guards the calls: the rules in force and, in the desktop, the window's approval
+/// queue (without it, a call that needs approval asks through MCP elicitation).
+#[derive(Debug, Clone, Default)]
+pub struct Guard {
+    pub policy: Arc<Policy>,
+    pub approvals: Option<Arc<Approvals>>,
+    pub sessions: Arc<ListeningSessions>,
+}
+
+/// Who is calling: the client's name and what can be asked of it.
+#[derive(Clone, Default)]
+pub struct Caller {
+    pub client: Option<String>,
+    /// Shows the device-login URL (MCP elicitation, else stderr).
+    pub prompt: Option<Arc<dyn DevicePrompt>>,
+    /// Asks the admin through the client (MCP elicitation), headless only.
+    pub confirm: Option<Arc<dyn Confirm>>,
+}
+
+/// Asks the admin to confirm a change through the assistant (MCP elicitation).
+#[async_trait::async_trait]
+pub trait Confirm: Send + Sync {
+    async fn confirm(&self, q: &Question, timeout: Duration) -> Verdict;
+}
+
 /// One MCP service; cheap to clone, one per connection, all sharing the session.
 #[derive(Clone)]
 pub struct McpService {
@@ -94,6 +154,7 @@ pub struct McpService {
     session: Arc<Session>,
     bus: Arc<ActivityBus>,
     gate: Arc<CallGate>,
+    guard: Guard,
 }
 
 impl McpService {
@@ -108,12 +169,26 @@ impl McpService {
             session,
             bus,
             gate,
+            guard: Guard::default(),
         }
     }
 
-    /// The tool list as `tools/list` returns it.
+    /// The same service under `guard`'s rules.
+    pub fn with_guard(mut self, guard: Guard) -> Self {
+        self.guard = guard;
+        self
+    }
+
+    /// The tool list as `tools/list` returns it: the tools the rules let the assistant
+    /// call (switched-off tools, and writes in read-only mode, are absent).
     pub fn list(&self) -> Vec<Tool> {
-        self.registry.tools().iter().map(descriptor).collect()
+        let rules = self.guard.policy.rules();
+        self.registry
+            .tools()
+            .iter()
+            .filter(|t| !matches!(rules.decide(t.name, t.family, t.hints), Decision::Refuse(_)))
+            .map(descriptor)
+            .collect()
     }
 
     /// Runs one tool call: validation, body, activity events. `client` names the caller.
@@ -138,6 +213,23 @@ impl McpService {
         prompt: Option<Arc<dyn DevicePrompt>>,
         cancelled: CancellationToken,
     ) -> CallToolResult {
+        let caller = Caller {
+            client,
+            prompt,
+            confirm: None,
+        };
+        self.call_as(name, arguments, caller, cancelled).await
+    }
+
+    /// One call: policy, validation, approval (when the policy asks), body; each step
+    /// published on the activity bus.
+    pub async fn call_as(
+        &self,
+        name: &str,
+        arguments: Value,
+        caller: Caller,
+        cancelled: CancellationToken,
+    ) -> CallToolResult {
         let call_id = self.bus.next_call_id();
         let started = Instant::now();
         let def = self.registry.get(name);
@@ -146,7 +238,7 @@ impl McpService {
             call_id,
             at: now_rfc3339(),
             tool: name.to_string(),
-            client,
+            client: caller.client.clone(),
             arguments: masked,
         });
         let ticket = self.gate.enter();
@@ -154,24 +246,50 @@ impl McpService {
             (_, None) => (Outcome::Error, REFUSED_WHILE_STOPPING.to_string()),
             (None, _) => (Outcome::Rejected, format!("Tool {name} not found")),
             (Some(def), Some(_)) => {
-                let ctx = CallCtx::new(self.session.clone(), call_id, def.scopes, prompt);
-                match def.prepare(ctx, arguments) {
-                    Err(e) => (
-                        Outcome::Rejected,
-                        format!(
-                            "MCP error -32602: Input validation error: Invalid arguments for tool {name}: {e}"
+                let decision = self.guard.policy.decide(def.name, def.family, def.hints);
+                if let Decision::Refuse(refusal) = decision {
+                    let text = refusal.message(def.name);
+                    self.guard_step(
+                        call_id,
+                        def.name,
+                        GuardStep::Refused,
+                        None,
+                        None,
+                        Some(&text),
+                    );
+                    (Outcome::Refused, text)
+                } else {
+                    // Only a call that asks keeps a copy of its arguments (for the digest).
+                    let asked = (decision == Decision::Ask).then(|| arguments.clone());
+                    let ctx = CallCtx::new(
+                        self.session.clone(),
+                        call_id,
+                        def.scopes,
+                        caller.prompt.clone(),
+                    );
+                    match def.prepare(ctx, arguments) {
+                        Err(e) => (
+                            Outcome::Rejected,
+                            format!(
+                                "MCP error -32602: Input validation error: Invalid arguments for tool {name}: {e}"
+                            ),
                         ),
-                    ),
-                    // Dropping the body drops its requests in flight; none after is sent.
-                    Ok(body) => tokio::select! {
-                        biased;
-                        _ = cancelled.cancelled() => (Outcome::Cancelled, CANCELLED_BY_CLIENT.to_string()),
-                        _ = self.gate.cancel.cancelled() => (Outcome::Cancelled, CANCELLED_BY_STOP.to_string()),
-                        r = body => match r {
-                            Ok(text) => (Outcome::Ok, text),
-                            Err(text) => (Outcome::Error, text),
+                        // Dropping the body drops its requests in flight; none after is sent.
+                        Ok(body) => tokio::select! {
+                            biased;
+                            _ = cancelled.cancelled() => (Outcome::Cancelled, CANCELLED_BY_CLIENT.to_string()),
+                            _ = self.gate.cancel.cancelled() => (Outcome::Cancelled, CANCELLED_BY_STOP.to_string()),
+                            r = async {
+                                if let Some(args) = asked {
+                                    self.approve(call_id, def, &caller, args).await?;
+                                }
+                                match body.await {
+                                    Ok(text) => Ok((Outcome::Ok, text)),
+                                    Err(text) => Ok((Outcome::Error, text)),
+                                }
+                            } => r.unwrap_or_else(|denied: String| (Outcome::Denied, denied)),
                         },
-                    },
+                    }
                 }
             }
         };
@@ -191,6 +309,120 @@ impl McpService {
             CallToolResult::error(content)
         }
     }
+
+    fn guard_step(
+        &self,
+        call_id: u64,
+        tool: &str,
+        step: GuardStep,
+        by: Option<ApprovedBy>,
+        approval_id: Option<u64>,
+        detail: Option<&str>,
+    ) {
+        self.bus.publish(ActivityEvent::Guard {
+            call_id,
+            at: now_rfc3339(),
+            tool: tool.to_string(),
+            step,
+            by,
+            approval_id,
+            detail: detail.map(str::to_string),
+        });
+    }
+
+    /// Waits for the admin: the window's queue in the desktop, the client's elicitation
+    /// headless. `Err` is the text of a call that must not run.
+    async fn approve(
+        &self,
+        call_id: u64,
+        def: &ToolDef,
+        caller: &Caller,
+        arguments: Value,
+    ) -> Result<(), String> {
+        let timeout = self.guard.policy.rules().approval_timeout;
+        let question = Question {
+            call_id,
+            client: caller.client.clone(),
+            tenant: self.session.client().tenant().origin(),
+            tool: def.name.to_string(),
+            title: def.title.to_string(),
+            destructive: policy::is_destructive(def.hints),
+            masked_arguments: mask_arguments(&arguments, def.masking()),
+            arguments,
+        };
+        let verdict = match (&self.guard.approvals, &caller.confirm) {
+            (Some(queue), _) => match queue.enqueue(question, timeout) {
+                Queued::Granted => Verdict::Approved(ApprovedBy::Grant),
+                Queued::Waiting(card) => {
+                    self.guard_step(
+                        call_id,
+                        def.name,
+                        GuardStep::Waiting,
+                        None,
+                        Some(card.id()),
+                        None,
+                    );
+                    card.wait().await
+                }
+            },
+            (None, Some(confirm)) => {
+                self.guard_step(
+                    call_id,
+                    def.name,
+                    GuardStep::Waiting,
+                    None,
+                    None,
+                    Some("asked through the assistant (MCP elicitation)"),
+                );
+                confirm.confirm(&question, timeout).await
+            }
+            (None, None) => Verdict::Unavailable(NO_ELICITATION.to_string()),
+        };
+        let (step, by, text) = match verdict {
+            Verdict::Approved(by) => {
+                self.guard_step(call_id, def.name, GuardStep::Approved, Some(by), None, None);
+                return Ok(());
+            }
+            Verdict::Denied(ApprovedBy::Elicitation) => (
+                GuardStep::Denied,
+                Some(ApprovedBy::Elicitation),
+                DECLINED_IN_CLIENT.to_string(),
+            ),
+            Verdict::Denied(by) => (GuardStep::Denied, Some(by), DECLINED_IN_APP.to_string()),
+            Verdict::TimedOut(t) => (
+                GuardStep::TimedOut,
+                None,
+                timed_out(self.guard.approvals.is_some(), t),
+            ),
+            Verdict::Dismissed => (
+                GuardStep::Denied,
+                Some(ApprovedBy::Elicitation),
+                DISMISSED_IN_CLIENT.to_string(),
+            ),
+            Verdict::Unavailable(why) => (GuardStep::Denied, None, why),
+        };
+        self.guard_step(call_id, def.name, step, by, None, Some(&text));
+        Err(text)
+    }
+}
+
+const DECLINED_IN_APP: &str =
+    "The admin declined this change in AIC MCP Desktop. Nothing was sent to the tenant.";
+const DECLINED_IN_CLIENT: &str =
+    "The admin declined this change when asked to confirm it. Nothing was sent to the tenant.";
+const DISMISSED_IN_CLIENT: &str = "The admin dismissed the confirmation without approving this change. Nothing was sent to the tenant; call the tool again to be asked again.";
+const NO_ELICITATION: &str = "This change needs the admin's approval, and this assistant cannot ask for it (it does not support MCP elicitation). Nothing was sent to the tenant. To proceed, connect through AIC MCP Desktop (it asks in its window), or have the admin set AIC_MODE=full (or read-only).";
+
+fn timed_out(in_app: bool, t: Duration) -> String {
+    let secs = t.as_secs();
+    let wait = if secs.is_multiple_of(60) && secs >= 60 {
+        let m = secs / 60;
+        format!("{m} minute{}", if m == 1 { "" } else { "s" })
+    } else {
+        format!("{secs} second{}", if secs == 1 { "" } else { "s" })
+    };
+    let place = if in_app { " in AIC MCP Desktop" } else { "" };
+    format!("The admin declined this change{place}: no answer within {wait}. Nothing was sent to the tenant.")
 }
 
 fn descriptor(def: &ToolDef) -> Tool {
@@ -259,6 +491,74 @@ impl DevicePrompt for ElicitationPrompt {
     }
 }
 
+#[async_trait::async_trait]
+impl Confirm for ElicitationPrompt {
+    async fn confirm(&self, q: &Question, timeout: Duration) -> Verdict {
+        if !self
+            .peer
+            .supported_elicitation_modes()
+            .contains(&rmcp::service::ElicitationMode::Form)
+        {
+            return Verdict::Unavailable(NO_ELICITATION.to_string());
+        }
+        let args = serde_json::to_string_pretty(&q.masked_arguments).unwrap_or_default();
+        let message = format!(
+            "{}.\nTenant: {}\nTool: {} ({})\nArguments:\n{args}\n\nApprove this change to the tenant?",
+            q.summary(),
+            q.tenant,
+            q.title,
+            q.tool
+        );
+        let schema = rmcp::model::ElicitationSchema::builder()
+            .required_bool_with(CONFIRM_FIELD, |b| {
+                b.title("Approve this change")
+                    .description("Yes runs the call with exactly these arguments.")
+            })
+            .build();
+        let schema = match schema {
+            Ok(s) => s,
+            Err(e) => return Verdict::Unavailable(format!("cannot ask for approval: {e}")),
+        };
+        let result = self
+            .peer
+            .create_elicitation_with_timeout(
+                ElicitRequestParams::FormElicitationParams {
+                    meta: None,
+                    message,
+                    requested_schema: schema,
+                },
+                Some(timeout),
+            )
+            .await;
+        match result {
+            Ok(r) => match r.action {
+                ElicitationAction::Accept => {
+                    let yes = r
+                        .content
+                        .as_ref()
+                        .and_then(|c| c.get(CONFIRM_FIELD))
+                        .and_then(Value::as_bool)
+                        == Some(true);
+                    if yes {
+                        Verdict::Approved(ApprovedBy::Elicitation)
+                    } else {
+                        Verdict::Denied(ApprovedBy::Elicitation)
+                    }
+                }
+                ElicitationAction::Decline => Verdict::Denied(ApprovedBy::Elicitation),
+                _ => Verdict::Dismissed,
+            },
+            Err(rmcp::ServiceError::Timeout { timeout }) => Verdict::TimedOut(timeout),
+            Err(e) => Verdict::Unavailable(format!(
+                "This change needs the admin's approval, and asking through the assistant failed ({e}). Nothing was sent to the tenant."
+            )),
+        }
+    }
+}
+
+/// The form field the admin ticks to approve (headless elicitation).
+const CONFIRM_FIELD: &str = "approve";
+
 impl ServerHandler for McpService {
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(
@@ -282,6 +582,10 @@ impl ServerHandler for McpService {
         self.registry.get(name).map(descriptor)
     }
 
+    async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
+        self.guard.sessions.add(context.peer);
+    }
+
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
@@ -291,13 +595,18 @@ impl ServerHandler for McpService {
             .peer
             .peer_info()
             .map(|info| info.client_info.name.clone());
-        let prompt: Arc<dyn DevicePrompt> = Arc::new(ElicitationPrompt {
+        let elicit = Arc::new(ElicitationPrompt {
             peer: context.peer.clone(),
         });
+        let caller = Caller {
+            client,
+            prompt: Some(elicit.clone()),
+            confirm: Some(elicit),
+        };
         let args = request.arguments.map(Value::Object).unwrap_or(Value::Null);
         // `context.ct` fires on `notifications/cancelled` for this request.
         Ok(self
-            .call_until(&request.name, args, client, Some(prompt), context.ct)
+            .call_as(&request.name, args, caller, context.ct)
             .await
             .into())
     }

@@ -135,6 +135,9 @@ pub struct ToolDef {
     pub hints: Hints,
     /// Registered in container mode (`DOCKER_CONTAINER=true`).
     pub container: bool,
+    /// The family it belongs to (`themes`, `journeys`, …; see `policy::FAMILIES`), set by
+    /// the registry.
+    pub family: &'static str,
     /// Top-level argument names whose values are masked in the activity log.
     pub sensitive_args: &'static [&'static str],
     /// Top-level arguments holding a script source, shown in the activity log as their
@@ -181,6 +184,7 @@ where
         scopes: meta.scopes,
         hints: meta.hints,
         container: meta.container,
+        family: "",
         sensitive_args: &[],
         script_args: &[],
         password_fields: password_fields(&input_schema),
@@ -402,19 +406,22 @@ pub struct Registry {
 impl Registry {
     /// All families in the contract's order; container mode keeps only its 28 tools.
     pub fn new(container_mode: bool) -> Self {
+        fn family(family: &'static str, tools: Vec<ToolDef>) -> Vec<ToolDef> {
+            tools.into_iter().map(|t| ToolDef { family, ..t }).collect()
+        }
         let mut tools = Vec::new();
-        tools.extend(managed_objects::tools());
-        tools.extend(logs::tools());
-        tools.extend(themes::tools());
-        tools.extend(esv::tools());
-        tools.extend(features::tools());
+        tools.extend(family("managedObjects", managed_objects::tools()));
+        tools.extend(family("logs", logs::tools()));
+        tools.extend(family("themes", themes::tools()));
+        tools.extend(family("esv", esv::tools()));
+        tools.extend(family("features", features::tools()));
         // AM journeys, nodes and scripts: one family in the reference, registered in the
         // code-unit order of its export names (`<name>Tool`).
-        let mut am = journeys::tools();
-        am.extend(scripts::tools());
+        let mut am = family("journeys", journeys::tools());
+        am.extend(family("scripts", scripts::tools()));
         am.sort_by_key(|t| format!("{}Tool", t.name));
         tools.extend(am);
-        tools.extend(applications::tools());
+        tools.extend(family("applications", applications::tools()));
         if container_mode {
             tools.retain(|t| t.container);
         }
