@@ -494,3 +494,249 @@ async fn a_core_that_cannot_start_says_why() {
         .unwrap_or_default()
         .contains("using the default settings"));
 }
+
+/// A raw MCP session over the supervisor's socket: initialize, then read lines.
+async fn socket_session(
+    path: &std::path::Path,
+) -> (
+    tokio::io::Lines<tokio::io::BufReader<tokio::net::unix::OwnedReadHalf>>,
+    tokio::net::unix::OwnedWriteHalf,
+) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+    let stream = tokio::net::UnixStream::connect(path)
+        .await
+        .expect("connect");
+    let (read, mut write) = stream.into_split();
+    let mut lines = tokio::io::BufReader::new(read).lines();
+    for msg in [
+        json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {},
+            "clientInfo": {"name": "host-test", "version": "1"}}}),
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+    ] {
+        write
+            .write_all(format!("{msg}\n").as_bytes())
+            .await
+            .expect("write");
+    }
+    let init = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
+        .await
+        .expect("in time")
+        .expect("read")
+        .expect("a line");
+    assert!(init.contains("\"listChanged\":true"), "{init}");
+    (lines, write)
+}
+
+#[tokio::test]
+async fn the_mode_changes_live_from_settings_and_connected_sessions_hear_of_it() {
+    let r = rig(sim_config()).await;
+    let path = r.dir.path().join("config").join("settings.json");
+    let mut opts = r.options(SettingsSource::File(path.clone()));
+    opts.default_mode = aic_mcp_core::policy::Mode::Ask;
+    let sup = Supervisor::new(opts);
+    sup.start().await.expect("start");
+    assert_eq!(
+        sup.status().mode,
+        aic_mcp_core::policy::Mode::Ask,
+        "the host's default"
+    );
+    let first = sup.app().expect("running");
+    let (mut lines, _write) = socket_session(&r.socket()).await;
+    // The session registers once `initialized` is handled; a change before that would
+    // reach nobody, so change back and forth until it is heard.
+    let heard = tokio::time::timeout(Duration::from_secs(20), async {
+        let mut modes = [
+            aic_mcp_core::policy::Mode::ReadOnly,
+            aic_mcp_core::policy::Mode::Full,
+        ]
+        .into_iter()
+        .cycle();
+        loop {
+            let mode = modes.next().expect("cycle");
+            sup.update_settings(Settings {
+                mode: Some(mode),
+                ..sup.settings()
+            })
+            .await
+            .expect("saved");
+            assert_eq!(sup.status().mode, mode);
+            if let Ok(Ok(Some(line))) =
+                tokio::time::timeout(Duration::from_millis(300), lines.next_line()).await
+            {
+                return line;
+            }
+        }
+    })
+    .await
+    .expect("list_changed heard");
+    assert!(
+        heard.contains("notifications/tools/list_changed"),
+        "{heard}"
+    );
+    assert!(
+        Arc::ptr_eq(&first, &sup.app().expect("running")),
+        "no restart: the session stayed connected"
+    );
+    assert!(Settings::load(&path).expect("load").mode.is_some());
+
+    // A switch is a list change too.
+    sup.update_settings(Settings {
+        disabled_tools: vec!["themes".into()],
+        ..sup.settings()
+    })
+    .await
+    .expect("saved");
+    let line = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
+        .await
+        .expect("in time")
+        .expect("read")
+        .expect("line");
+    assert!(line.contains("notifications/tools/list_changed"), "{line}");
+    // An unknown tool name is refused and nothing is saved.
+    let e = sup
+        .update_settings(Settings {
+            disabled_tools: vec!["deleteJourneys".into()],
+            ..sup.settings()
+        })
+        .await
+        .expect_err("unknown tool");
+    assert_eq!(e.code(), "InvalidSettings");
+    assert!(e.to_string().contains("deleteJourneys"), "{e}");
+    assert_eq!(
+        Settings::load(&path).expect("load").disabled_tools,
+        ["themes"]
+    );
+    sup.stop().await;
+}
+
+#[tokio::test]
+async fn a_production_tenant_is_read_only_until_the_admin_types_its_host_and_then_only_for_a_while()
+{
+    use aic_mcp_core::host::LiftRequest;
+    use aic_mcp_core::policy::Mode;
+    let r = rig(sim_config()).await;
+    let path = r.dir.path().join("config").join("settings.json");
+    let mut opts = r.options(SettingsSource::File(path.clone()));
+    opts.default_mode = Mode::Ask;
+    let sup = Supervisor::new(opts);
+    sup.start().await.expect("start");
+    let mut notices = sup.subscribe_notices();
+    sup.update_settings(Settings {
+        production: true,
+        mode: Some(Mode::Full),
+        ..sup.settings()
+    })
+    .await
+    .expect("saved");
+    let s = sup.status();
+    assert!(s.production);
+    assert_eq!(
+        s.mode,
+        Mode::ReadOnly,
+        "production wins over the saved mode"
+    );
+    let host = url::Url::parse(&r.sim.base_url())
+        .expect("url")
+        .host_str()
+        .expect("host")
+        .to_string();
+
+    let e = sup
+        .lift_read_only(LiftRequest {
+            mode: Mode::Ask,
+            typed_host: "not-the-tenant.example.com".into(),
+            minutes: 60,
+        })
+        .await
+        .expect_err("wrong host");
+    assert_eq!(e.code(), "HostMismatch");
+    assert_eq!(sup.status().mode, Mode::ReadOnly, "nothing changed");
+
+    let until = sup
+        .lift_read_only(LiftRequest {
+            mode: Mode::Ask,
+            typed_host: host.clone(),
+            minutes: 1,
+        })
+        .await
+        .expect("lifted");
+    let s = sup.status();
+    assert_eq!(s.mode, Mode::Ask);
+    assert_eq!(s.lifted_until_ms, Some(until));
+    // Ended early by the admin: read only at once, no notice needed.
+    sup.end_lift();
+    assert_eq!(sup.status().mode, Mode::ReadOnly);
+    assert_eq!(sup.status().lifted_until_ms, None);
+
+    // Turning production off ends any lift and the saved mode applies.
+    sup.lift_read_only(LiftRequest {
+        mode: Mode::Full,
+        typed_host: host.to_uppercase(),
+        minutes: 1,
+    })
+    .await
+    .expect("lifted");
+    sup.update_settings(Settings {
+        production: false,
+        ..sup.settings()
+    })
+    .await
+    .expect("saved");
+    assert_eq!(sup.status().mode, Mode::Full);
+    assert_eq!(sup.status().lifted_until_ms, None);
+    assert!(
+        tokio::time::timeout(Duration::from_millis(200), async {
+            loop {
+                if let Ok(Notice::BackToReadOnly { .. }) = notices.recv().await {
+                    return;
+                }
+            }
+        })
+        .await
+        .is_err(),
+        "no back-to-read-only notice when the admin ended it"
+    );
+    sup.stop().await;
+}
+
+#[tokio::test]
+async fn a_lift_runs_out_by_itself_back_to_read_only_with_a_notice() {
+    use aic_mcp_core::host::LiftRequest;
+    use aic_mcp_core::policy::Mode;
+    let r = rig(sim_config()).await;
+    let path = r.dir.path().join("config").join("settings.json");
+    let mut opts = r.options(SettingsSource::File(path));
+    // One "minute" of a lift is 200 ms here.
+    opts.lift_minute = Duration::from_millis(200);
+    let sup = Supervisor::new(opts);
+    sup.start().await.expect("start");
+    sup.update_settings(Settings {
+        production: true,
+        ..sup.settings()
+    })
+    .await
+    .expect("saved");
+    let mut notices = sup.subscribe_notices();
+    let host = url::Url::parse(&r.sim.base_url())
+        .expect("url")
+        .host_str()
+        .expect("host")
+        .to_string();
+    sup.lift_read_only(LiftRequest {
+        mode: Mode::Full,
+        typed_host: host,
+        minutes: 1,
+    })
+    .await
+    .expect("lifted");
+    assert_eq!(sup.status().mode, Mode::Full);
+    let n = next_notice(&mut notices, 10, |n| {
+        matches!(n, Notice::BackToReadOnly { .. })
+    })
+    .await;
+    assert!(n.body().contains("read only again"), "{}", n.body());
+    let s = wait_status(&sup, 10, |s| s.mode == Mode::ReadOnly).await;
+    assert_eq!(s.lifted_until_ms, None);
+    sup.stop().await;
+}

@@ -11,6 +11,7 @@
 //! restarts, so the live log is one log.
 
 pub mod expiry;
+mod production;
 mod provider;
 
 use std::path::PathBuf;
@@ -21,6 +22,7 @@ use serde::Serialize;
 use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
 
+pub use production::{LiftError, LiftRequest, LIFT_DEFAULT, LIFT_RANGE};
 pub use provider::{ProvideRequest, ProvidedTenant, TenantProvider};
 
 use crate::activity::ActivityBus;
@@ -72,6 +74,8 @@ pub struct HostOptions {
     /// The mode when neither the settings nor `AIC_MODE` name one: the desktop asks
     /// before changes; the headless server allows all (a drop-in for the reference).
     pub default_mode: Mode,
+    /// How long one minute of a production lift lasts (tests shorten it).
+    pub lift_minute: Duration,
 }
 
 impl HostOptions {
@@ -89,6 +93,7 @@ impl HostOptions {
             demo: None,
             grace: STOP_GRACE,
             default_mode: Mode::Full,
+            lift_minute: Duration::from_secs(60),
         }
     }
 }
@@ -155,6 +160,9 @@ pub struct HostStatus {
     /// The mode in force and whether the tenant is marked production.
     pub mode: Mode,
     pub production: bool,
+    /// On a production tenant whose read-only mode the admin lifted: when it ends (Unix
+    /// milliseconds).
+    pub lifted_until_ms: Option<i64>,
     pub version: &'static str,
 }
 
@@ -171,6 +179,7 @@ impl HostStatus {
             problem: None,
             mode: Mode::Full,
             production: false,
+            lifted_until_ms: None,
             version: env!("CARGO_PKG_VERSION"),
         }
     }
@@ -203,6 +212,10 @@ pub enum Notice {
     StartFailed {
         message: String,
     },
+    /// A production tenant went back to read only when the admin's lift ran out.
+    BackToReadOnly {
+        tenant: String,
+    },
 }
 
 impl Notice {
@@ -214,6 +227,7 @@ impl Notice {
             Self::Expired { .. } => "Signed out",
             Self::EndpointFailed { .. } => "Assistants cannot connect",
             Self::StartFailed { .. } => "AIC MCP Desktop could not start",
+            Self::BackToReadOnly { .. } => "Back to read only",
         }
     }
 
@@ -229,6 +243,9 @@ impl Notice {
             Self::Expired { tenant } => {
                 format!("Signed out of {tenant} because the token expired.")
             }
+            Self::BackToReadOnly { tenant } => format!(
+                "The production tenant {tenant} is read only again: the time you allowed changes for is over."
+            ),
         }
     }
 }
@@ -256,6 +273,8 @@ pub enum HostError {
     HttpOff,
     #[error("{0}")]
     Bearer(#[from] StoreError),
+    #[error("{0}")]
+    Lift(#[from] LiftError),
 }
 
 impl HostError {
@@ -270,6 +289,7 @@ impl HostError {
             Self::Auth(e) => e.code(),
             Self::HttpOff => "HttpOff",
             Self::Bearer(_) => "KeychainUnavailable",
+            Self::Lift(e) => e.code(),
         }
     }
 }
@@ -297,6 +317,8 @@ pub struct Supervisor {
     bus: Arc<ActivityBus>,
     /// The rules in force, shared by every run of the core and changed live.
     policy: Arc<Policy>,
+    /// Read only lifted for a while on a production tenant.
+    lift: Mutex<Option<production::Lift>>,
     status: watch::Sender<HostStatus>,
     notices: broadcast::Sender<Notice>,
 }
@@ -338,6 +360,7 @@ impl Supervisor {
             current: RwLock::new(None),
             bus: ActivityBus::new(RECENT_EVENTS),
             policy,
+            lift: Mutex::new(None),
             status: watch::Sender::new(initial),
             notices: broadcast::Sender::new(64),
         })
@@ -405,6 +428,76 @@ impl Supervisor {
     fn stamp_guard(&self, s: &mut HostStatus) {
         s.mode = self.policy.rules().mode;
         s.production = self.settings().production;
+        s.lifted_until_ms = self.active_lift().map(|l| l.until_ms);
+    }
+
+    fn active_lift(&self) -> Option<production::Lift> {
+        let lift = self.lift.lock().ok()?.clone()?;
+        (lift.until_ms > production::now_ms()).then_some(lift)
+    }
+
+    /// Lifts read only on a production tenant for a while: the admin typed the tenant's
+    /// host name. When the time is over (or [`Supervisor::end_lift`]), read only is back,
+    /// and a notice says so.
+    pub async fn lift_read_only(self: &Arc<Self>, req: LiftRequest) -> Result<i64, HostError> {
+        let settings = self.settings();
+        let tenant = self
+            .app()
+            .map(|a| a.config().tenant.clone())
+            .ok_or_else(|| HostError::NotReady("the core is not running".into()))?;
+        let lift = production::check(
+            &req,
+            settings.production,
+            tenant.host(),
+            self.opts.lift_minute,
+        )?;
+        let until_ms = lift.until_ms;
+        let stop = CancellationToken::new();
+        if let Ok(mut slot) = self.lift.lock() {
+            if let Some(old) = slot.take() {
+                old.stop.cancel();
+            }
+            *slot = Some(production::Lift {
+                stop: stop.clone(),
+                ..lift
+            });
+        }
+        self.apply_rules(&settings)?;
+        tracing::warn!(mode = req.mode.as_str(), until_ms, tenant = %tenant.origin(), "read only lifted on a production tenant");
+        let weak = Arc::downgrade(self);
+        let wait =
+            Duration::from_millis(u64::try_from(until_ms - production::now_ms()).unwrap_or(0));
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = stop.cancelled() => {}
+                _ = tokio::time::sleep(wait) => {
+                    if let Some(host) = weak.upgrade() {
+                        host.end_lift_now(true);
+                    }
+                }
+            }
+        });
+        Ok(until_ms)
+    }
+
+    /// Ends a lift before its time: read only again.
+    pub fn end_lift(&self) {
+        self.end_lift_now(false);
+    }
+
+    fn end_lift_now(&self, by_timer: bool) {
+        let ended = self.lift.lock().ok().and_then(|mut l| l.take());
+        let Some(lift) = ended else { return };
+        lift.stop.cancel();
+        let settings = self.settings();
+        if let Err(e) = self.apply_rules(&settings) {
+            tracing::error!(error = %e, "cannot put the rules back after a lift");
+        }
+        tracing::info!(by_timer, "production tenant read only again");
+        if by_timer {
+            let tenant = self.status().session.tenant;
+            self.notify(Notice::BackToReadOnly { tenant });
+        }
     }
 
     fn publish(&self, mut status: HostStatus) {
@@ -426,7 +519,12 @@ impl Supervisor {
     /// forgets every "approve for this assistant".
     fn apply_rules(&self, settings: &Settings) -> Result<(), HostError> {
         let env = self.opts.env.clone();
-        let rules = settings.rules(|k| env(k), self.opts.default_mode)?;
+        let mut rules = settings.rules(|k| env(k), self.opts.default_mode)?;
+        if settings.production && env("AIC_MODE").is_none() {
+            if let Some(lift) = self.active_lift() {
+                rules.mode = lift.mode;
+            }
+        }
         if self.policy.set(rules) {
             if let Some(q) = self.approvals() {
                 q.revoke_grants();
@@ -670,6 +768,10 @@ impl Supervisor {
             *e = None;
         }
         self.update(|s| s.problem = None);
+        if previous.production != saved.production || previous.tenant_url != saved.tenant_url {
+            // A lift belongs to the tenant it was typed for.
+            self.end_lift();
+        }
         let core_changed = previous.tenant_url != saved.tenant_url
             || previous.redirect_port != saved.redirect_port
             || previous.http_enabled != saved.http_enabled
