@@ -2,7 +2,7 @@
 //! capabilities under src-tauri/capabilities.
 
 /// The IPC commands (src-tauri/src/commands.rs); the capability allows exactly these.
-const COMMANDS: [&str; 13] = [
+const COMMANDS: [&str; 18] = [
     "status",
     "login",
     "cancel_login",
@@ -16,6 +16,11 @@ const COMMANDS: [&str; 13] = [
     "save_settings",
     "open_logs",
     "http_bearer",
+    "approvals",
+    "answer_approval",
+    "tool_catalogue",
+    "lift_read_only",
+    "end_lift",
 ];
 
 fn main() {

@@ -34,7 +34,24 @@ const AUTH_LABEL = {
   token_refreshed: "Token refreshed",
   logged_out: "Signed out",
 };
-const OUTCOME_LABEL = { ok: "OK", error: "Error", rejected: "Rejected", cancelled: "Cancelled", running: "Running" };
+const OUTCOME_LABEL = {
+  ok: "OK",
+  error: "Error",
+  rejected: "Rejected",
+  cancelled: "Cancelled",
+  refused: "Refused",
+  denied: "Denied",
+  running: "Running",
+};
+// A call's guardrail steps (policy and approval), as the detail pane names them.
+const GUARD_LABEL = {
+  waiting: "Waiting for the admin",
+  approved: "Approved",
+  denied: "Denied",
+  timed_out: "No answer in time",
+  refused: "Refused by the mode or a tool switch",
+};
+const BY_LABEL = { window: "in the app", grant: "by an earlier approval for this assistant", elicitation: "through the assistant's confirmation prompt" };
 
 let rows = []; // oldest first
 const byCall = new Map(); // call_id → row
@@ -42,7 +59,7 @@ let view = rows; // filtered, oldest first
 const gone = new Set(); // call ids cleared from the view or trimmed: later events are dropped
 const tools = new Set();
 let toolsChanged = false;
-const counts = { ok: 0, error: 0, rejected: 0, cancelled: 0, running: 0 }; // tool-call rows by outcome
+const counts = { ok: 0, error: 0, rejected: 0, cancelled: 0, refused: 0, denied: 0, running: 0 }; // tool-call rows by outcome
 const summaryListeners = new Set();
 let seq = 0;
 
@@ -94,6 +111,8 @@ function callRow(callId, at, into) {
       message: null,
       args: null,
       upstream: [],
+      guard: [],
+      waiting: false,
       events: [],
       hay: null,
       rev: 0,
@@ -119,6 +138,8 @@ function signInRow(ev, outcome, into) {
     message: ev.kind === "auth" ? ev.detail ?? null : ev.error ?? null,
     args: null,
     upstream: ev.kind === "upstream" ? [ev] : [],
+    guard: [],
+    waiting: false,
     events: [ev],
     hay: null,
     rev: 0,
@@ -160,6 +181,7 @@ function applyEvents(events, older = false) {
       list.push(ev);
     } else {
       if (ev.kind === "upstream") r.upstream.push(ev);
+      if (ev.kind === "guard") r.guard.push(ev);
       r.events.push(ev);
     }
     r.hay = null;
@@ -189,6 +211,13 @@ function applyEvents(events, older = false) {
         counts[r.outcome]++;
         r.durationMs = Number.isFinite(ev.duration_ms) ? ev.duration_ms : null;
         r.message = ev.message ?? null;
+        r.waiting = false;
+        break;
+      case "guard":
+        r = callRow(ev.call_id, ev.at, into);
+        if (!r) continue;
+        if (!r.tool) r.tool = ev.tool || "";
+        if (r.outcome === "running") r.waiting = ev.step === "waiting";
         break;
       case "upstream":
         if (ev.call_id === null || ev.call_id === undefined) {
@@ -209,6 +238,7 @@ function applyEvents(events, older = false) {
   for (const [r, list] of earlier) {
     r.events = list.concat(r.events);
     r.upstream = list.filter((ev) => ev.kind === "upstream").concat(r.upstream);
+    r.guard = list.filter((ev) => ev.kind === "guard").concat(r.guard);
   }
   if (older) rows = fresh.concat(rows);
   trim();
@@ -236,6 +266,7 @@ function haystack(r) {
     for (const u of r.upstream) parts.push(u.method, u.path, u.transaction_id, u.error, u.status);
     for (const ev of r.events) {
       if (ev.kind === "auth") parts.push(AUTH_LABEL[ev.action], ev.action, ev.tenant, ev.detail);
+      if (ev.kind === "guard") parts.push(GUARD_LABEL[ev.step], ev.step, ev.by, ev.detail);
     }
     r.hay = parts.filter((p) => p !== null && p !== undefined && p !== "").join("\n").toLowerCase();
   }
@@ -308,8 +339,8 @@ function fill(node, r) {
   c[1].textContent = r.kind === "call" ? r.client || "—" : "Sign-in";
   c[2].textContent = rowLabel(r);
   const pill = c[3].firstChild;
-  pill.textContent = OUTCOME_LABEL[r.outcome];
-  pill.dataset.outcome = r.outcome;
+  pill.textContent = r.waiting ? "Waiting" : OUTCOME_LABEL[r.outcome];
+  pill.dataset.outcome = r.waiting ? "waiting" : r.outcome;
   c[4].textContent = r.durationMs === null ? "" : duration(r.durationMs);
   c[5].textContent = r.upstream.length ? String(r.upstream.length) : "";
   node.dataset.callId = r.callId === null ? "" : String(r.callId);
@@ -399,14 +430,14 @@ function notifySummary() {
     }
   }
   const summary = {
-    calls: counts.ok + counts.error + counts.rejected + counts.cancelled + counts.running,
+    calls: counts.ok + counts.error + counts.rejected + counts.cancelled + counts.refused + counts.denied + counts.running,
     ...counts,
     last: last && { tool: last.tool, client: last.client, outcome: last.outcome, startMs: last.startMs },
   };
   for (const cb of summaryListeners) cb(summary);
 }
 
-/** Call `cb({calls, ok, error, rejected, cancelled, running, last})` whenever the log changes. */
+/** Call `cb({calls, ok, error, rejected, cancelled, refused, denied, running, last})` whenever the log changes. */
 export function subscribeActivitySummary(cb) {
   summaryListeners.add(cb);
   notifySummary();
@@ -506,8 +537,8 @@ function renderDetail() {
   pane.hidden = false;
   $("detail-title").textContent = rowLabel(r);
   const pill = $("detail-outcome");
-  pill.textContent = OUTCOME_LABEL[r.outcome];
-  pill.dataset.outcome = r.outcome;
+  pill.textContent = r.waiting ? "Waiting" : OUTCOME_LABEL[r.outcome];
+  pill.dataset.outcome = r.waiting ? "waiting" : r.outcome;
   const meta = [];
   if (r.time === null) r.time = clock(r.startMs);
   if (r.kind === "call") meta.push(r.client || "unknown assistant");
@@ -519,7 +550,25 @@ function renderDetail() {
   const body = $("detail-body");
   body.replaceChildren();
   if (r.message) {
-    body.append(el("div", { class: `banner ${r.outcome === "rejected" || r.outcome === "cancelled" ? "warn" : r.outcome === "ok" ? "info" : "error"} selectable`, text: r.message }));
+    const warn = ["rejected", "cancelled", "refused", "denied"].includes(r.outcome);
+    body.append(el("div", { class: `banner ${warn ? "warn" : r.outcome === "ok" ? "info" : "error"} selectable`, text: r.message }));
+  }
+  if (r.guard.length) {
+    body.append(el("h3", { text: "Guardrail" }));
+    body.append(
+      el(
+        "ol",
+        { class: "guard-path" },
+        ...r.guard.map((g) =>
+          el(
+            "li",
+            { dataset: { step: g.step } },
+            el("span", { class: "guard-time muted", text: clock(parseTime(g.at)) }),
+            el("span", { text: [GUARD_LABEL[g.step] || g.step, g.by ? BY_LABEL[g.by] || g.by : ""].filter(Boolean).join(" ") }),
+          ),
+        ),
+      ),
+    );
   }
   if (r.kind === "sign-in" && r.events[0].kind === "auth") {
     const ev = r.events[0];

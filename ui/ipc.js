@@ -58,8 +58,14 @@ export const getSettings = () => invoke("get_settings");
 export const saveSettings = (settings) => invoke("save_settings", { settings });
 export const openLogs = () => invoke("open_logs");
 export const httpBearer = () => invoke("http_bearer");
+export const approvals = () => invoke("approvals");
+export const answerApproval = (id, digest, answer) => invoke("answer_approval", { id, digest, answer });
+export const toolCatalogue = () => invoke("tool_catalogue");
+export const liftReadOnly = (request) => invoke("lift_read_only", { request });
+export const endLift = () => invoke("end_lift");
 
 // ---- events ----
 export const onStatus = (cb) => listen("status", cb);
 export const onActivity = (cb) => listen("activity", cb);
 export const onNavigate = (cb) => listen("navigate", cb);
+export const onApprovals = (cb) => listen("approvals", cb);

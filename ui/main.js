@@ -2,6 +2,7 @@
 
 import * as ipc from "./ipc.js";
 import { activityShown, initActivity, subscribeActivitySummary } from "./activity.js";
+import { initApprovals } from "./approvals.js";
 import { connectShown, initConnect } from "./connect.js";
 import { initSettings } from "./settings.js";
 import { initStatus, showActivitySummary } from "./status.js";
@@ -59,6 +60,7 @@ async function boot() {
     ["Navigation", ipc.onNavigate((name) => showView(String(name)))],
     ["Status", initStatus()],
     ["Activity", initActivity()],
+    ["Approvals", initApprovals()],
     ["Connect", initConnect()],
     ["Settings", initSettings()],
   ];

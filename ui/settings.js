@@ -1,16 +1,34 @@
-// Settings view: tenant URL, sign-in redirect port, HTTP endpoint, notifications.
+// Settings view: tenant URL, sign-in redirect port, HTTP endpoint, notifications, and what
+// assistants may do: the mode, the production mark, the approval timeout and a switch per
+// tool family and per tool.
 
 import * as ipc from "./ipc.js";
-import { $, errorMessage, setBanner } from "./util.js";
+import { $, el, errorMessage, setBanner } from "./util.js";
 
 const FIELDS = {
   "tenant-url": ["tenant url", "tenant_url", "tenant"],
   "redirect-port": ["redirect port", "redirect_port"],
   "http-port": ["http port", "http_port"],
+  "approval-timeout": ["approval timeout"],
+  tools: ["tools"],
 };
+
+const FAMILY_LABEL = {
+  managedObjects: "Managed objects (users, roles, groups…)",
+  logs: "Logs",
+  themes: "Themes",
+  esv: "ESV variables",
+  features: "IDM features and AI agents",
+  journeys: "Journeys and nodes",
+  scripts: "Scripts",
+  applications: "OIDC applications",
+};
+// The mode the app uses when the settings name none.
+const DEFAULT_MODE = "ask";
 
 let saved = null;
 let savedTimer = 0;
+let catalogue = []; // [{name, title, family, read_only, destructive}]
 
 function fill(s) {
   $("tenant-url").value = s.tenant_url ?? "";
@@ -18,6 +36,10 @@ function fill(s) {
   $("http-enabled").checked = !!s.http_enabled;
   $("http-port").value = String(s.http_port ?? 8765);
   $("notifications").checked = !!s.notifications;
+  $("mode").value = s.mode || DEFAULT_MODE;
+  $("production").checked = !!s.production;
+  $("approval-timeout").value = String(s.approval_timeout_secs ?? 120);
+  setSwitches(s.disabled_tools || []);
   syncEnabled();
   clearErrors();
   updateDirty();
@@ -25,6 +47,77 @@ function fill(s) {
 
 function syncEnabled() {
   $("http-port").disabled = !$("http-enabled").checked;
+  const production = $("production").checked;
+  $("mode").disabled = production;
+  $("mode-help").textContent = production
+    ? "A production tenant is read only; allow changes for a while from the Status view."
+    : "Approvals appear in Activity; the assistant cannot answer them.";
+  for (const fam of document.querySelectorAll("#tool-switches .family")) {
+    const on = fam.querySelector("input.family-switch").checked;
+    for (const t of fam.querySelectorAll("input.tool-switch")) t.disabled = !on;
+  }
+}
+
+/** The Tools section: one switch per family, and one per tool inside it. */
+function renderSwitches() {
+  const box = $("tool-switches");
+  const families = new Map();
+  for (const t of catalogue) {
+    if (!families.has(t.family)) families.set(t.family, []);
+    families.get(t.family).push(t);
+  }
+  box.replaceChildren(
+    ...[...families].map(([family, tools]) => {
+      const id = `family-${family}`;
+      const kind = (t) => (t.read_only ? "reads" : t.destructive ? "destructive" : "changes");
+      return el(
+        "details",
+        { class: "family", dataset: { family } },
+        el(
+          "summary",
+          {},
+          el("input", { class: "family-switch", attrs: { type: "checkbox", id, "aria-label": `${FAMILY_LABEL[family] || family} tools` }, dataset: { name: family } }),
+          el("label", { text: FAMILY_LABEL[family] || family, attrs: { for: id } }),
+          el("span", { class: "muted family-count", text: `${tools.length} tools` }),
+        ),
+        el(
+          "ul",
+          { class: "tool-list" },
+          ...tools.map((t) =>
+            el(
+              "li",
+              {},
+              el("input", { class: "tool-switch", attrs: { type: "checkbox", id: `tool-${t.name}` }, dataset: { name: t.name } }),
+              el("label", { attrs: { for: `tool-${t.name}` } }, el("span", { text: t.title }), el("code", { class: "muted", text: ` ${t.name}` })),
+              el("span", { class: `badge kind ${kind(t)}`, text: kind(t) }),
+            ),
+          ),
+        ),
+      );
+    }),
+  );
+  for (const input of box.querySelectorAll("input")) {
+    input.addEventListener("click", (e) => e.stopPropagation()); // a family's box must not fold it
+  }
+}
+
+function setSwitches(off) {
+  const set = new Set(off);
+  for (const input of document.querySelectorAll("#tool-switches input")) input.checked = !set.has(input.dataset.name);
+}
+
+/** The names turned off: a family when its switch is off, else each tool that is. */
+function readSwitches() {
+  const off = [];
+  for (const fam of document.querySelectorAll("#tool-switches .family")) {
+    const f = fam.querySelector("input.family-switch");
+    if (!f.checked) {
+      off.push(f.dataset.name);
+      continue;
+    }
+    for (const t of fam.querySelectorAll("input.tool-switch")) if (!t.checked) off.push(t.dataset.name);
+  }
+  return off;
 }
 
 function portValue(id, label, errors) {
@@ -48,6 +141,11 @@ function read() {
     delete errors["http-port"];
     httpPort = saved ? saved.http_port : 8765;
   }
+  const timeoutRaw = $("approval-timeout").value.trim();
+  const timeout = Number(timeoutRaw);
+  if (timeoutRaw === "" || !Number.isInteger(timeout) || timeout < 10 || timeout > 3600) {
+    errors["approval-timeout"] = "The approval timeout must be a whole number of seconds from 10 to 3600.";
+  }
   return {
     settings: {
       tenant_url: $("tenant-url").value.trim(),
@@ -55,6 +153,10 @@ function read() {
       http_enabled: httpEnabled,
       http_port: httpPort,
       notifications: $("notifications").checked,
+      mode: $("production").checked && saved ? saved.mode ?? null : $("mode").value,
+      production: $("production").checked,
+      approval_timeout_secs: errors["approval-timeout"] ? null : timeout,
+      disabled_tools: catalogue.length ? readSwitches() : saved ? saved.disabled_tools || [] : [],
     },
     errors,
   };
@@ -66,7 +168,7 @@ function clearErrors() {
 }
 
 function showFieldError(id, message) {
-  const input = $(id);
+  const input = id === "tools" ? $("tool-switches") : $(id);
   const box = $(`${id}-error`);
   box.textContent = message;
   box.hidden = !message;
@@ -101,11 +203,22 @@ function showRejection(message) {
   }
   for (const [id, m] of Object.entries(byField)) showFieldError(id, m);
   const firstField = Object.keys(byField)[0];
-  if (firstField) $(firstField).focus();
+  if (firstField) (firstField === "tools" ? $("tool-switches") : $(firstField)).focus?.();
   setBanner($("settings-error"), general.length ? general.join(" ") : firstField ? "" : String(message));
 }
 
-const key = (s) => JSON.stringify([s.tenant_url ?? "", s.redirect_port, !!s.http_enabled, s.http_port, !!s.notifications]);
+const key = (s) =>
+  JSON.stringify([
+    s.tenant_url ?? "",
+    s.redirect_port,
+    !!s.http_enabled,
+    s.http_port,
+    !!s.notifications,
+    s.mode || DEFAULT_MODE,
+    !!s.production,
+    s.approval_timeout_secs,
+    [...(s.disabled_tools || [])].sort(),
+  ]);
 
 function updateDirty() {
   const { settings } = read();
@@ -121,7 +234,7 @@ async function save(e) {
   const { settings, errors } = read();
   if (Object.keys(errors).length) {
     for (const [id, m] of Object.entries(errors)) showFieldError(id, m);
-    $(Object.keys(errors)[0]).focus();
+    $(Object.keys(errors)[0])?.focus();
     return;
   }
   const button = $("save-settings");
@@ -143,6 +256,10 @@ async function save(e) {
 
 export async function loadSettings() {
   try {
+    if (!catalogue.length) {
+      catalogue = await ipc.toolCatalogue();
+      renderSwitches();
+    }
     saved = await ipc.getSettings();
     fill(saved);
   } catch (e) {
@@ -157,6 +274,8 @@ export function initSettings() {
     updateDirty();
   });
   $("http-enabled").addEventListener("change", syncEnabled);
+  $("production").addEventListener("change", syncEnabled);
+  $("tool-switches").addEventListener("change", syncEnabled);
   $("revert-settings").addEventListener("click", () => saved && fill(saved));
   $("open-logs").addEventListener("click", async () => {
     const b = $("open-logs");

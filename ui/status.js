@@ -15,6 +15,13 @@ const STATE_LABEL = {
   signed_in: "Signed in",
 };
 
+const MODE_LABEL = {
+  "read-only": "Read only",
+  ask: "Asks before changes",
+  "ask-destructive": "Asks before destructive changes",
+  full: "Allows all changes",
+};
+
 const STORE_LABEL = {
   keychain: "System keychain",
   file: "File (owner-only)",
@@ -51,6 +58,12 @@ function render() {
 
   $("tenant").textContent = s.tenant || "—";
   show($("demo-badge"), !!s.demo);
+  show($("production-badge"), !!s.production);
+  document.body.classList.toggle("production", !!s.production);
+  const mode = $("mode-badge");
+  mode.textContent = MODE_LABEL[s.mode] || s.mode || "";
+  mode.dataset.mode = s.mode || "";
+  renderProduction();
   $("admin").textContent = s.admin || "—";
   show($("admin-line"), state === "signed_in");
   $("sign-in-hint").textContent = s.sign_in_hint || "";
@@ -87,6 +100,51 @@ function render() {
   $("foot-tenant").textContent = s.demo ? "Demo tenant" : hostOf(s.tenant);
   $("foot-tenant").title = s.tenant || "";
   $("foot-version").textContent = s.version ? `Version ${s.version}` : "";
+}
+
+function renderProduction() {
+  const s = current;
+  show($("production-card"), !!s.production);
+  if (!s.production) return;
+  const lifted = Number.isFinite(s.lifted_until_ms) && s.lifted_until_ms > Date.now();
+  $("production-title").textContent = lifted ? `Production tenant: changes allowed (${MODE_LABEL[s.mode] || s.mode})` : "Production tenant: read only";
+  $("production-text").textContent = lifted
+    ? `Read only again at ${clockShort(s.lifted_until_ms)} (${countdown(s.lifted_until_ms)}).`
+    : "Assistants can read this tenant but not change it.";
+  show($("lift-open"), !lifted);
+  show($("lift-end"), lifted);
+}
+
+function openLift() {
+  const d = $("lift-dialog");
+  const host = hostName(current ? current.tenant : "");
+  $("lift-tenant").textContent = host;
+  $("lift-host").value = "";
+  $("lift-confirm").disabled = true;
+  setBanner($("lift-error"), "");
+  d.showModal();
+  $("lift-host").focus();
+}
+
+async function confirmLift() {
+  const b = $("lift-confirm");
+  b.disabled = true;
+  try {
+    await ipc.liftReadOnly({ mode: $("lift-mode").value, typedHost: $("lift-host").value, minutes: Number($("lift-minutes").value) });
+    $("lift-dialog").close();
+    refresh();
+  } catch (e) {
+    setBanner($("lift-error"), errorMessage(e));
+    b.disabled = false;
+  }
+}
+
+function hostName(url) {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return url || "";
+  }
 }
 
 function hostOf(url) {
@@ -157,7 +215,7 @@ export function showActivitySummary(sum) {
     box.replaceChildren(el("span", { class: "muted", text: "No tool calls yet." }));
   } else {
     const chips = [el("span", { class: "summary-total", text: `${count(sum.calls)} tool ${sum.calls === 1 ? "call" : "calls"}` })];
-    for (const [k, label] of [["ok", "OK"], ["error", "Error"], ["rejected", "Rejected"], ["cancelled", "Cancelled"], ["running", "Running"]]) {
+    for (const [k, label] of [["ok", "OK"], ["error", "Error"], ["rejected", "Rejected"], ["cancelled", "Cancelled"], ["refused", "Refused"], ["denied", "Denied"], ["running", "Running"]]) {
       if (sum[k]) chips.push(el("span", { class: "pill", dataset: { outcome: k }, text: `${count(sum[k])} ${label}` }));
     }
     box.replaceChildren(...chips);
@@ -186,7 +244,25 @@ export async function initStatus() {
     copyWithFeedback($("copy-login-url"), $("login-url").textContent);
   });
 
-  setInterval(renderExpiry, 1000);
+  setInterval(() => {
+    renderExpiry();
+    if (current) renderProduction();
+  }, 1000);
+  $("lift-open").addEventListener("click", openLift);
+  $("lift-cancel").addEventListener("click", () => $("lift-dialog").close());
+  $("lift-confirm").addEventListener("click", confirmLift);
+  $("lift-host").addEventListener("input", () => {
+    // The confirm button wakes only once the typed name matches (the core checks again).
+    $("lift-confirm").disabled = $("lift-host").value.trim().toLowerCase() !== hostName(current ? current.tenant : "").toLowerCase();
+  });
+  $("lift-end").addEventListener("click", async () => {
+    try {
+      await ipc.endLift();
+      refresh();
+    } catch (e) {
+      setBanner($("action-error"), errorMessage(e));
+    }
+  });
 
   // Listen first, then fetch; an event that arrives while the fetch runs is newer and wins.
   await ipc.onStatus((s) => {

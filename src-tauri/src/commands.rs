@@ -5,8 +5,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use aic_mcp_core::activity::ActivityPage;
+use aic_mcp_core::approval::{Answer, AnswerError, ApprovalRequest};
 use aic_mcp_core::assistants::{ApplyResult, AssistantView, Assistants, ClientId, Preview};
-use aic_mcp_core::host::{HostStatus, Supervisor};
+use aic_mcp_core::host::{HostStatus, LiftRequest, Supervisor};
+use aic_mcp_core::policy;
 use aic_mcp_core::settings::Settings;
 use serde::Serialize;
 use tauri::State;
@@ -138,6 +140,75 @@ pub async fn http_bearer(host: Host<'_>) -> UiResult<Bearer> {
     Ok(Bearer {
         token: bearer.expose().to_string(),
     })
+}
+
+/// The calls waiting for the admin, oldest first.
+#[tauri::command]
+pub async fn approvals(host: Host<'_>) -> UiResult<Vec<ApprovalRequest>> {
+    Ok(host.approvals().map(|q| q.waiting()).unwrap_or_default())
+}
+
+/// The admin's answer to one card, bound to the arguments' digest the card showed.
+#[tauri::command]
+pub async fn answer_approval(
+    host: Host<'_>,
+    id: u64,
+    digest: String,
+    answer: Answer,
+) -> UiResult<()> {
+    let queue = host
+        .approvals()
+        .ok_or_else(|| UiError::new("NotWaiting", "this app has no approval queue"))?;
+    queue.answer(id, &digest, answer).map_err(|e| {
+        let code = match e {
+            AnswerError::NotWaiting => "NotWaiting",
+            AnswerError::Mismatch => "Mismatch",
+        };
+        UiError::new(code, e.to_string())
+    })
+}
+
+/// One tool for the Settings view's switches.
+#[derive(Serialize)]
+pub struct ToolInfo {
+    name: &'static str,
+    title: &'static str,
+    family: &'static str,
+    read_only: bool,
+    destructive: bool,
+}
+
+/// Every tool of the catalogue with its family and kind, in the catalogue's order.
+#[tauri::command]
+pub async fn tool_catalogue() -> UiResult<Vec<ToolInfo>> {
+    blocking(|| {
+        Ok(aic_mcp_core::tools::Registry::new(false)
+            .tools()
+            .iter()
+            .map(|t| ToolInfo {
+                name: t.name,
+                title: t.title,
+                family: t.family,
+                read_only: policy::is_read_only(t.hints),
+                destructive: policy::is_destructive(t.hints),
+            })
+            .collect())
+    })
+    .await
+}
+
+/// Lifts read only on a production tenant for a while (the admin typed its host name);
+/// returns when it ends (Unix milliseconds).
+#[tauri::command]
+pub async fn lift_read_only(host: Host<'_>, request: LiftRequest) -> UiResult<i64> {
+    Ok(host.inner().lift_read_only(request).await?)
+}
+
+/// Ends a lift now: read only again.
+#[tauri::command]
+pub async fn end_lift(host: Host<'_>) -> UiResult<()> {
+    host.end_lift();
+    Ok(())
 }
 
 /// Opens a folder in the file manager (created first so it always opens).

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aic_mcp_core::activity::ActivityEvent;
+use aic_mcp_core::approval::ApprovalRequest;
 use aic_mcp_core::host::{HostStatus, Notice, Supervisor};
 use tauri::{AppHandle, Emitter, Manager};
 use tokio::sync::broadcast::error::RecvError;
@@ -13,6 +14,7 @@ use tokio::sync::broadcast::error::RecvError;
 /// Event names (one per stream; the tray's `navigate` is in `tray.rs`).
 pub const STATUS_EVENT: &str = "status";
 pub const ACTIVITY_EVENT: &str = "activity";
+pub const APPROVALS_EVENT: &str = "approvals";
 
 /// How long activity events are gathered before one batch is emitted: about one frame, so
 /// a burst becomes a few batches while a single call's row shows at once.
@@ -28,6 +30,85 @@ pub fn spawn_forwarders(handle: &AppHandle, supervisor: &Arc<Supervisor>) {
     spawn_status(handle.clone(), supervisor.clone());
     spawn_activity(handle.clone(), supervisor.clone());
     spawn_notices(handle.clone(), supervisor.clone());
+    spawn_approvals(handle.clone(), supervisor.clone());
+}
+
+/// The approval queue → the window (the whole list on every change), the tray's waiting
+/// state, and one notification per new card (clicking it opens the Activity view; the
+/// window is not brought to the front otherwise).
+fn spawn_approvals(handle: AppHandle, supervisor: Arc<Supervisor>) {
+    let Some(queue) = supervisor.approvals().cloned() else {
+        return;
+    };
+    let mut rx = queue.subscribe();
+    tauri::async_runtime::spawn(async move {
+        let mut announced: u64 = 0;
+        loop {
+            let list = rx.borrow_and_update().clone();
+            crate::tray::set_waiting(&handle, list.len());
+            if let Err(e) = handle.emit(APPROVALS_EVENT, &list) {
+                tracing::warn!(error = %e, "could not send the approvals to the window");
+            }
+            for card in list.iter().filter(|c| c.id > announced) {
+                announce(&handle, card);
+            }
+            announced = list
+                .iter()
+                .map(|c| c.id)
+                .max()
+                .unwrap_or(announced)
+                .max(announced);
+            if rx.changed().await.is_err() {
+                break;
+            }
+        }
+    });
+}
+
+/// "Claude Code wants to delete managed object alpha_user bjensen": a notification whose
+/// click opens the card.
+fn announce(handle: &AppHandle, card: &ApprovalRequest) {
+    let supervisor = handle.state::<Arc<Supervisor>>().inner().clone();
+    if !supervisor.settings().notifications {
+        return;
+    }
+    let summary = card.summary.clone();
+    let body = format!(
+        "{} on {}. Approve or deny it in AIC MCP Desktop (Activity).",
+        card.title, card.tenant
+    );
+    let handle = handle.clone();
+    tauri::async_runtime::spawn(async move {
+        tracing::info!(%summary, "approval notification");
+        let opened = tokio::task::spawn_blocking(move || {
+            let shown = notify_rust::Notification::new()
+                .appname("AIC MCP Desktop")
+                .summary(&summary)
+                .body(&body)
+                .action("default", "Review")
+                .show();
+            match shown {
+                Ok(n) => {
+                    let mut open = false;
+                    #[cfg(all(unix, not(target_os = "macos")))]
+                    n.wait_for_action(|action| open = action == "default");
+                    #[cfg(not(all(unix, not(target_os = "macos"))))]
+                    drop(n);
+                    Ok(open)
+                }
+                Err(e) => Err(e),
+            }
+        })
+        .await;
+        match opened {
+            Ok(Ok(true)) => crate::tray::show_window(&handle, Some("activity")),
+            Ok(Ok(false)) => {}
+            Ok(Err(e)) => {
+                tracing::info!(error = %e, "no notification daemon; notification not shown")
+            }
+            Err(e) => tracing::warn!(error = %e, "notification task failed"),
+        }
+    });
 }
 
 fn emit_status(handle: &AppHandle, status: &HostStatus) {

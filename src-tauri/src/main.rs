@@ -68,8 +68,12 @@ fn main() {
     opts.demo = Some(Arc::new(aic_mcp_core::demo::DemoProvider::browser()));
     opts.socket = Some(aic_mcp_core::mcp::socket::default_socket_path());
     // The desktop never opens a browser on its own: the admin clicks Log in.
+    // Writes wait for the admin in the window unless Settings say otherwise; the window's
+    // queue answers them (the assistant cannot).
+    opts.default_mode = aic_mcp_core::policy::Mode::Ask;
     opts.parts = AppParts {
         interactive_on_demand: false,
+        approvals: Some(aic_mcp_core::approval::Approvals::new()),
         ..AppParts::default()
     };
     let supervisor = Supervisor::new(opts);
@@ -96,6 +100,11 @@ fn main() {
             commands::save_settings,
             commands::open_logs,
             commands::http_bearer,
+            commands::approvals,
+            commands::answer_approval,
+            commands::tool_catalogue,
+            commands::lift_read_only,
+            commands::end_lift,
         ])
         .setup(move |app| {
             let handle = app.handle().clone();

@@ -24,6 +24,10 @@ pub struct TrayMenu {
     expiry: MenuItem<Wry>,
     login: MenuItem<Wry>,
     logout: MenuItem<Wry>,
+    /// "2 changes waiting for approval…": opens the Activity view.
+    waiting: MenuItem<Wry>,
+    waiting_count: Mutex<usize>,
+    last_status: Mutex<Option<HostStatus>>,
     shown_icon: Mutex<&'static str>,
 }
 
@@ -35,6 +39,8 @@ pub fn create(handle: &AppHandle) -> tauri::Result<()> {
     let tenant = info("tenant", "Tenant: …")?;
     let admin = info("admin", "Not signed in")?;
     let expiry = info("expiry", "")?;
+    let waiting = action("approvals", "No changes waiting")?;
+    let _ = waiting.set_enabled(false);
     let login = action("login", "Log in")?;
     let logout = action("logout", "Log out")?;
     let monitor = action("monitor", "Open monitor")?;
@@ -47,6 +53,7 @@ pub fn create(handle: &AppHandle) -> tauri::Result<()> {
             &tenant,
             &admin,
             &expiry,
+            &waiting,
             &PredefinedMenuItem::separator(handle)?,
             &login,
             &logout,
@@ -73,6 +80,9 @@ pub fn create(handle: &AppHandle) -> tauri::Result<()> {
             expiry,
             login,
             logout,
+            waiting,
+            waiting_count: Mutex::new(0),
+            last_status: Mutex::new(None),
             shown_icon: Mutex::new("signed-out"),
         }));
     }
@@ -97,7 +107,7 @@ fn on_menu(app: &AppHandle, id: &str) {
                 }
             });
         }
-        "monitor" => show_window(app, Some("activity")),
+        "monitor" | "approvals" => show_window(app, Some("activity")),
         "connect" => show_window(app, Some("connect")),
         "logs" => crate::commands::open_folder(&aic_mcp_core::config::default_log_dir()),
         "quit" => {
@@ -149,22 +159,52 @@ pub fn expiry_text(expires_at_ms: Option<i64>, now_ms: i64) -> String {
     }
 }
 
-/// Brings the tray in line with the status.
-pub fn update(handle: &AppHandle, view: &HostStatus) {
-    let Some(menu) = handle
+fn menu(handle: &AppHandle) -> Option<Arc<TrayMenu>> {
+    handle
         .state::<TrayState>()
         .lock()
         .ok()
         .and_then(|m| m.clone())
-    else {
+}
+
+/// "2 changes waiting for approval": the menu line, and the tray's waiting state.
+pub fn waiting_text(n: usize) -> String {
+    match n {
+        0 => "No changes waiting".into(),
+        1 => "1 change waiting for approval…".into(),
+        n => format!("{n} changes waiting for approval…"),
+    }
+}
+
+/// Shows how many calls wait for the admin (the icon turns "waiting" while any do).
+pub fn set_waiting(handle: &AppHandle, n: usize) {
+    let Some(menu) = menu(handle) else { return };
+    if let Ok(mut c) = menu.waiting_count.lock() {
+        *c = n;
+    }
+    let _ = menu.waiting.set_text(waiting_text(n));
+    let _ = menu.waiting.set_enabled(n > 0);
+    let last = menu.last_status.lock().ok().and_then(|s| s.clone());
+    if let Some(status) = last {
+        update(handle, &status);
+    }
+}
+
+/// Brings the tray in line with the status.
+pub fn update(handle: &AppHandle, view: &HostStatus) {
+    let Some(menu) = menu(handle) else {
         return;
     };
+    if let Ok(mut last) = menu.last_status.lock() {
+        *last = Some(view.clone());
+    }
+    let waiting = menu.waiting_count.lock().map(|c| *c).unwrap_or(0);
     let s = &view.session;
     let signed_in = s.state == SessionState::SignedIn;
-    let tenant = if view.demo {
-        format!("Tenant: {} (demo)", s.tenant)
-    } else {
-        format!("Tenant: {}", s.tenant)
+    let tenant = match (view.demo, view.production) {
+        (_, true) => format!("Tenant: {} (PRODUCTION, {})", s.tenant, view.mode.label()),
+        (true, false) => format!("Tenant: {} (demo, {})", s.tenant, view.mode.label()),
+        (false, false) => format!("Tenant: {} ({})", s.tenant, view.mode.label()),
     };
     let admin = match (&s.state, &s.admin) {
         (SessionState::SignedIn, Some(a)) => format!("Signed in as {a}"),
@@ -185,6 +225,7 @@ pub fn update(handle: &AppHandle, view: &HostStatus) {
         .set_enabled(!signed_in && s.state != SessionState::SigningIn);
     let _ = menu.logout.set_enabled(signed_in);
     let (name, bytes) = match s.state {
+        _ if waiting > 0 => ("waiting", ICON_BUSY),
         SessionState::SigningIn => ("busy", ICON_BUSY),
         SessionState::SignedIn => ("signed-in", ICON_SIGNED_IN),
         SessionState::SignedOut if s.last_error.is_some() || !view.endpoint_errors.is_empty() => {
@@ -200,17 +241,27 @@ pub fn update(handle: &AppHandle, view: &HostStatus) {
             *shown = name;
         }
     }
-    let tooltip = if expiry.is_empty() {
+    let mut tooltip = if expiry.is_empty() {
         format!("AIC MCP Desktop: {admin}")
     } else {
         format!("AIC MCP Desktop: {admin} ({expiry})")
     };
+    if waiting > 0 {
+        tooltip = format!("{tooltip}\n{}", waiting_text(waiting).trim_end_matches('…'));
+    }
     let _ = menu.tray.set_tooltip(Some(tooltip));
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_waiting_line_counts_changes() {
+        assert_eq!(waiting_text(0), "No changes waiting");
+        assert_eq!(waiting_text(1), "1 change waiting for approval…");
+        assert_eq!(waiting_text(3), "3 changes waiting for approval…");
+    }
 
     #[test]
     fn expiry_reads_like_a_person_wrote_it() {
