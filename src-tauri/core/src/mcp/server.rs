@@ -144,6 +144,10 @@ pub struct Caller {
 /// Asks the admin to confirm a change through the assistant (MCP elicitation).
 #[async_trait::async_trait]
 pub trait Confirm: Send + Sync {
+    /// Whether the assistant can be asked at all (it declared form elicitation). A call
+    /// that cannot ask is denied without a `waiting` step.
+    fn can_ask(&self) -> bool;
+
     async fn confirm(&self, q: &Question, timeout: Duration) -> Verdict;
 }
 
@@ -365,7 +369,7 @@ impl McpService {
                     card.wait().await
                 }
             },
-            (None, Some(confirm)) => {
+            (None, Some(confirm)) if confirm.can_ask() => {
                 self.guard_step(
                     call_id,
                     def.name,
@@ -376,7 +380,7 @@ impl McpService {
                 );
                 confirm.confirm(&question, timeout).await
             }
-            (None, None) => Verdict::Unavailable(NO_ELICITATION.to_string()),
+            (None, _) => Verdict::Unavailable(NO_ELICITATION.to_string()),
         };
         let (step, by, text) = match verdict {
             Verdict::Approved(by) => {
@@ -493,12 +497,14 @@ impl DevicePrompt for ElicitationPrompt {
 
 #[async_trait::async_trait]
 impl Confirm for ElicitationPrompt {
-    async fn confirm(&self, q: &Question, timeout: Duration) -> Verdict {
-        if !self
-            .peer
+    fn can_ask(&self) -> bool {
+        self.peer
             .supported_elicitation_modes()
             .contains(&rmcp::service::ElicitationMode::Form)
-        {
+    }
+
+    async fn confirm(&self, q: &Question, timeout: Duration) -> Verdict {
+        if !self.can_ask() {
             return Verdict::Unavailable(NO_ELICITATION.to_string());
         }
         let args = serde_json::to_string_pretty(&q.masked_arguments).unwrap_or_default();
