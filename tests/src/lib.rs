@@ -203,6 +203,9 @@ pub struct EnvOptions {
     /// The rules in force (allow all when `None`) and the window's approval queue.
     pub policy: Option<Arc<aic_mcp_core::policy::Policy>>,
     pub approvals: Option<Arc<aic_mcp_core::approval::Approvals>>,
+    /// The audit file and the change journal (whose reads of a write's object before and
+    /// after are requests of their own; tests of a tool's exact requests turn it off).
+    pub audit_log: bool,
 }
 
 impl Default for EnvOptions {
@@ -220,6 +223,7 @@ impl Default for EnvOptions {
             interactive_on_demand: true,
             policy: None,
             approvals: None,
+            audit_log: true,
         }
     }
 }
@@ -268,6 +272,7 @@ impl Env {
                 interactive_on_demand: opts.interactive_on_demand,
                 policy: opts.policy,
                 approvals: opts.approvals,
+                audit_log: opts.audit_log,
                 ..AppParts::default()
             },
         )?;
@@ -364,6 +369,23 @@ pub async fn logged_in_env() -> Env {
             Ok(env) => env,
             Err(e) => panic!("login failed: {e}"),
         },
+        Err(e) => panic!("test environment failed to start: {e}"),
+    }
+}
+
+/// A signed-in environment without the audit file and change journal: a write sends only
+/// its own requests (for tests of a tool's exact requests).
+pub async fn wire_env() -> Env {
+    match Env::start(EnvOptions {
+        audit_log: false,
+        ..EnvOptions::default()
+    })
+    .await
+    {
+        Ok(env) => env
+            .logged_in()
+            .await
+            .unwrap_or_else(|e| panic!("login failed: {e}")),
         Err(e) => panic!("test environment failed to start: {e}"),
     }
 }

@@ -3,7 +3,7 @@
 //! with the tool's scopes, and the result text the contract describes.
 
 use aic_mcp_tests::take_call as take;
-use aic_mcp_tests::{logged_in_env as env, tx_of};
+use aic_mcp_tests::{tx_of, wire_env as env};
 use serde_json::{json, Value};
 
 fn body_of(text: &str) -> Value {

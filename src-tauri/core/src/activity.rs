@@ -425,7 +425,7 @@ impl ActivityBus {
     }
 }
 
-const MASK: &str = "********";
+pub const MASK: &str = "********";
 
 /// Key fragments that name a secret wherever they appear in a key, in any case
 /// (`userPassword`, `clientSecret`, `api_key`, `accessKeyId`, `sharedKey`).

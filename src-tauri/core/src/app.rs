@@ -25,6 +25,22 @@ use crate::policy::Policy;
 use crate::tenant::TenantClient;
 use crate::tools::Registry;
 
+/// The assistant name a revert's call carries.
+pub const REVERT_CLIENT: &str = "AIC MCP Desktop (revert)";
+
+/// Why a change was not undone.
+#[derive(Debug, thiserror::Error)]
+pub enum RevertError {
+    #[error("the change journal is off in this run")]
+    NoJournal,
+    #[error("{0}")]
+    Journal(String),
+    #[error("this change cannot be undone: {0}")]
+    Impossible(String),
+    #[error("the revert did not go through: {0}")]
+    Failed(String),
+}
+
 /// Why the app could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -209,6 +225,10 @@ impl App {
             policy: parts.policy.unwrap_or_default(),
             approvals: parts.approvals,
             sessions: Arc::new(ListeningSessions::default()),
+            // The journal sits beside the audit file (and is off when that is).
+            journal: parts
+                .audit_log
+                .then(|| crate::journal::Journal::new(&config.log_dir)),
         };
         tokio::spawn(tell_sessions_of_list_changes(
             guard.clone(),
@@ -264,6 +284,47 @@ impl App {
     /// The rules in force and the approval queue.
     pub fn guard(&self) -> &Guard {
         &self.guard
+    }
+
+    /// Undoes a journaled change: the restore call runs as an ordinary tool call (the
+    /// policy, an approval in ask mode, the journal and the log all see it), named as
+    /// AIC MCP Desktop's revert. Returns the call's result text; `Err` when the change
+    /// cannot be undone or the call failed.
+    pub async fn revert(&self, id: &str) -> Result<String, RevertError> {
+        let journal = self.guard.journal.clone().ok_or(RevertError::NoJournal)?;
+        let key = id.to_string();
+        let change = tokio::task::spawn_blocking(move || journal.get(&key))
+            .await
+            .map_err(|e| RevertError::Failed(e.to_string()))?
+            .map_err(|e| RevertError::Journal(e.to_string()))?;
+        let restore = match change.undo {
+            crate::journal::Undo::Possible { restore, .. } => restore,
+            crate::journal::Undo::Impossible { why } => return Err(RevertError::Impossible(why)),
+        };
+        let caller = crate::mcp::Caller {
+            client: Some(REVERT_CLIENT.into()),
+            reverts: Some(change.id),
+            ..Default::default()
+        };
+        let result = self
+            .mcp_service()
+            .call_as(
+                &restore.tool,
+                restore.arguments,
+                caller,
+                CancellationToken::new(),
+            )
+            .await;
+        let text: String = result
+            .content
+            .iter()
+            .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+            .collect();
+        if result.is_error == Some(true) {
+            Err(RevertError::Failed(text))
+        } else {
+            Ok(text)
+        }
     }
 
     fn service_factory(&self) -> impl Fn() -> McpService + Send + Sync + 'static {

@@ -33,6 +33,11 @@ pub struct ApprovalRequest {
     pub arguments: Value,
     /// SHA-256 of the arguments the call will run with; an answer must name it.
     pub digest: String,
+    /// What the call addresses ("alpha_user a1000000-…"), when the tool names it.
+    pub subject: Option<String>,
+    /// That object as it is now (secrets masked), read with the call's own token: what a
+    /// delete removes, what an update changes.
+    pub current: Option<Value>,
     pub asked_at: String,
     /// Unix milliseconds after which the call is denied.
     pub expires_at_ms: i64,
@@ -95,6 +100,8 @@ pub struct Question {
     pub masked_arguments: Value,
     /// The arguments the call will run with (only their digest is kept).
     pub arguments: Value,
+    pub subject: Option<String>,
+    pub current: Option<Value>,
 }
 
 impl Question {
@@ -247,6 +254,8 @@ impl Approvals {
             destructive: q.destructive,
             digest: digest(&q.arguments),
             arguments: q.masked_arguments,
+            subject: q.subject,
+            current: q.current,
             asked_at: crate::activity::now_rfc3339(),
             expires_at_ms: (self.now_ms)().saturating_add(wait_ms),
         };
@@ -350,6 +359,8 @@ mod tests {
             destructive: true,
             masked_arguments: json!({"objectType": "alpha_user", "objectId": "bjensen"}),
             arguments: json!({"objectType": "alpha_user", "objectId": "bjensen"}),
+            subject: None,
+            current: None,
         }
     }
 

@@ -17,6 +17,7 @@ pub mod config;
 pub mod demo;
 pub mod export;
 pub mod host;
+pub mod journal;
 pub mod logging;
 pub mod mcp;
 pub mod policy;

@@ -275,6 +275,8 @@ pub enum HostError {
     Bearer(#[from] StoreError),
     #[error("{0}")]
     Lift(#[from] LiftError),
+    #[error("{0}")]
+    Revert(String),
 }
 
 impl HostError {
@@ -290,6 +292,7 @@ impl HostError {
             Self::HttpOff => "HttpOff",
             Self::Bearer(_) => "KeychainUnavailable",
             Self::Lift(e) => e.code(),
+            Self::Revert(_) => "RevertFailed",
         }
     }
 }
@@ -503,6 +506,25 @@ impl Supervisor {
     fn publish(&self, mut status: HostStatus) {
         self.stamp_guard(&mut status);
         self.status.send_replace(status);
+    }
+
+    /// The newest journaled changes, newest first.
+    pub async fn changes(&self, limit: usize) -> Result<Vec<crate::journal::Change>, HostError> {
+        let Some(journal) = self.running()?.guard().journal.clone() else {
+            return Ok(Vec::new());
+        };
+        tokio::task::spawn_blocking(move || journal.list(limit))
+            .await
+            .map_err(|e| HostError::NotReady(e.to_string()))?
+            .map_err(|e| HostError::Revert(e.to_string()))
+    }
+
+    /// Undoes a journaled change through an ordinary tool call (see [`App::revert`]).
+    pub async fn revert(&self, id: &str) -> Result<String, HostError> {
+        self.running()?
+            .revert(id)
+            .await
+            .map_err(|e| HostError::Revert(e.to_string()))
     }
 
     /// The rules in force (mode, switches, approval timeout).

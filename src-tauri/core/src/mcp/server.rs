@@ -23,13 +23,15 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::task_tracker::{TaskTracker, TaskTrackerToken};
 
+use crate::activity::Masking;
 use crate::activity::{
     mask_arguments, now_rfc3339, ActivityBus, ActivityEvent, GuardStep, Outcome,
 };
 use crate::approval::{Approvals, ApprovedBy, Question, Queued, Verdict};
 use crate::auth::{DevicePrompt, PromptAnswer, Session, StderrPrompt};
+use crate::journal::{Change, Journal, Undo};
 use crate::policy::{self, Decision, Policy};
-use crate::tools::{CallCtx, Registry, ToolDef};
+use crate::tools::{CallCtx, Registry, Subject, ToolDef, Track};
 
 /// The server name reported in `initialize` (the reference's, for drop-in use).
 pub const SERVER_NAME: &str = "pingone-aic-mcp-server";
@@ -129,12 +131,16 @@ pub struct Guard {
     pub policy: Arc<Policy>,
     pub approvals: Option<Arc<Approvals>>,
     pub sessions: Arc<ListeningSessions>,
+    /// Where the writes that reach the tenant are journaled.
+    pub journal: Option<Arc<Journal>>,
 }
 
 /// Who is calling: the client's name and what can be asked of it.
 #[derive(Clone, Default)]
 pub struct Caller {
     pub client: Option<String>,
+    /// The journaled change this call reverts (the app's Revert).
+    pub reverts: Option<String>,
     /// Shows the device-login URL (MCP elicitation, else stderr).
     pub prompt: Option<Arc<dyn DevicePrompt>>,
     /// Asks the admin through the client (MCP elicitation), headless only.
@@ -220,7 +226,7 @@ impl McpService {
         let caller = Caller {
             client,
             prompt,
-            confirm: None,
+            ..Caller::default()
         };
         self.call_as(name, arguments, caller, cancelled).await
     }
@@ -263,6 +269,19 @@ impl McpService {
                     );
                     (Outcome::Refused, text)
                 } else {
+                    let write = !policy::is_read_only(def.hints);
+                    // What a write addresses, for the journal and the approval card.
+                    // Read only when something uses the states: the journal, or a card.
+                    let tracked =
+                        if write && (self.guard.journal.is_some() || decision == Decision::Ask) {
+                            def.track.as_ref().and_then(|t| {
+                                t.subject(def.name, &arguments).map(|s| (t.clone(), s))
+                            })
+                        } else {
+                            None
+                        };
+                    let journaled = (write && self.guard.journal.is_some())
+                        .then(|| mask_arguments(&arguments, def.masking()));
                     // Only a call that asks keeps a copy of its arguments (for the digest).
                     let asked = (decision == Decision::Ask).then(|| arguments.clone());
                     let ctx = CallCtx::new(
@@ -271,6 +290,7 @@ impl McpService {
                         def.scopes,
                         caller.prompt.clone(),
                     );
+                    let probe = ctx.clone();
                     match def.prepare(ctx, arguments) {
                         Err(e) => (
                             Outcome::Rejected,
@@ -284,11 +304,22 @@ impl McpService {
                             _ = cancelled.cancelled() => (Outcome::Cancelled, CANCELLED_BY_CLIENT.to_string()),
                             _ = self.gate.cancel.cancelled() => (Outcome::Cancelled, CANCELLED_BY_STOP.to_string()),
                             r = async {
+                                let mut tracked = tracked;
+                                let before = match &mut tracked {
+                                    Some((t, subject)) => read_state(t.as_ref(), &probe, subject).await,
+                                    None => None,
+                                };
                                 if let Some(args) = asked {
-                                    self.approve(call_id, def, &caller, args).await?;
+                                    let label = tracked.as_ref().map(|(_, s)| s.label.clone());
+                                    self.approve(call_id, def, &caller, args, label, before.clone()).await?;
                                 }
                                 match body.await {
-                                    Ok(text) => Ok((Outcome::Ok, text)),
+                                    Ok(text) => {
+                                        if let Some(arguments) = journaled {
+                                            self.journal(call_id, def, &caller, &probe, tracked, before, arguments).await;
+                                        }
+                                        Ok((Outcome::Ok, text))
+                                    }
                                     Err(text) => Ok((Outcome::Error, text)),
                                 }
                             } => r.unwrap_or_else(|denied: String| (Outcome::Denied, denied)),
@@ -342,6 +373,8 @@ impl McpService {
         def: &ToolDef,
         caller: &Caller,
         arguments: Value,
+        subject: Option<String>,
+        current: Option<Value>,
     ) -> Result<(), String> {
         let timeout = self.guard.policy.rules().approval_timeout;
         let question = Question {
@@ -353,6 +386,8 @@ impl McpService {
             destructive: policy::is_destructive(def.hints),
             masked_arguments: mask_arguments(&arguments, def.masking()),
             arguments,
+            subject,
+            current,
         };
         let verdict = match (&self.guard.approvals, &caller.confirm) {
             (Some(queue), _) => match queue.enqueue(question, timeout) {
@@ -407,6 +442,106 @@ impl McpService {
         };
         self.guard_step(call_id, def.name, step, by, None, Some(&text));
         Err(text)
+    }
+}
+
+/// The state of what a write addresses, secrets masked; `None` when it does not exist or
+/// could not be read (the call goes on; the journal then has no state). Once read, the
+/// subject keeps the object's `_id`, so a rename does not lose it.
+async fn read_state(t: &dyn Track, ctx: &CallCtx, subject: &mut Subject) -> Option<Value> {
+    match t.read(ctx, subject).await {
+        Ok(Some(v)) => {
+            if let (Some(id), Value::Object(key)) =
+                (v.get("_id").and_then(Value::as_str), &mut subject.key)
+            {
+                key.entry("id")
+                    .or_insert_with(|| Value::String(id.to_string()));
+            }
+            Some(mask_arguments(&v, Masking::default()))
+        }
+        Ok(None) => None,
+        Err(e) => {
+            tracing::warn!(error = %e, label = %subject.label, "could not read the state a write addresses");
+            None
+        }
+    }
+}
+
+impl McpService {
+    /// Journals a write that reached the tenant: the states before and after (re-read),
+    /// the transaction ids, and how it can be undone.
+    #[allow(clippy::too_many_arguments)]
+    async fn journal(
+        &self,
+        call_id: u64,
+        def: &ToolDef,
+        caller: &Caller,
+        ctx: &CallCtx,
+        tracked: Option<(Arc<dyn Track>, Subject)>,
+        before: Option<Value>,
+        arguments: Value,
+    ) {
+        let Some(journal) = &self.guard.journal else {
+            return;
+        };
+        let (subject, after, undo) = match tracked {
+            Some((t, mut subject)) => {
+                let after = read_state(t.as_ref(), ctx, &mut subject).await;
+                let undo = match t.restore(def.name, &subject, before.as_ref(), after.as_ref()) {
+                    Ok(restore) => Undo::Possible {
+                        action: if def.name.starts_with("delete") {
+                            "re-create"
+                        } else {
+                            "revert"
+                        }
+                        .into(),
+                        restore,
+                    },
+                    Err(why) => Undo::Impossible { why },
+                };
+                (Some(subject), after, undo)
+            }
+            None => (
+                None,
+                None,
+                Undo::Impossible {
+                    why: not_undoable(def.name),
+                },
+            ),
+        };
+        let change = Change {
+            id: uuid::Uuid::new_v4().to_string(),
+            at: now_rfc3339(),
+            call_id,
+            client: caller.client.clone(),
+            tenant: self.session.client().tenant().origin(),
+            tool: def.name.to_string(),
+            title: def.title.to_string(),
+            subject,
+            arguments,
+            before,
+            after,
+            transaction_ids: ctx.transaction_ids(),
+            undo,
+            reverts: caller.reverts.clone(),
+        };
+        let journal = journal.clone();
+        let written = tokio::task::spawn_blocking(move || journal.append(&change)).await;
+        match written {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "change not journaled"),
+            Err(e) => tracing::error!(error = %e, "change not journaled"),
+        }
+    }
+}
+
+/// Why a write without a tracker cannot be undone from the journal.
+fn not_undoable(tool: &str) -> String {
+    match tool {
+        "installIdmFeature" => "A feature install is one-way: it cannot be uninstalled.".into(),
+        "enableAiAgent" => "Enabling the AI agent is not undone here; turn it off in the tenant's console.".into(),
+        t if t.starts_with("create") => "A create is undone by deleting what it created (its id is in the result).".into(),
+        _ => "This kind of change is journaled, but its object is not read back, so it cannot be undone here.".into(),
     }
 }
 
@@ -608,6 +743,7 @@ impl ServerHandler for McpService {
             client,
             prompt: Some(elicit.clone()),
             confirm: Some(elicit),
+            reverts: None,
         };
         let args = request.arguments.map(Value::Object).unwrap_or(Value::Null);
         // `context.ct` fires on `notifications/cancelled` for this request.

@@ -914,6 +914,109 @@ async fn query_objects(ctx: CallCtx, a: QueryArgs) -> Result<String, String> {
     Ok(format_success(&r.body, &r.transaction_id))
 }
 
+// ---------------------------------------------------------------------------------------
+// Tracking (change journal, current state on approval cards, revert)
+
+/// One managed object, by type and `_id`.
+pub(super) struct ObjectTrack;
+
+/// Fields a restore never writes: identity, revision, and what IDM computes.
+const NOT_WRITTEN: [&str; 2] = ["_id", "_rev"];
+
+#[async_trait::async_trait]
+impl super::Track for ObjectTrack {
+    fn subject(&self, tool: &str, args: &Value) -> Option<super::Subject> {
+        if !matches!(tool, "deleteManagedObject" | "patchManagedObject") {
+            return None;
+        }
+        let object_type = args.get("objectType")?.as_str()?;
+        let id = args.get("objectId")?.as_str()?;
+        Some(super::Subject {
+            kind: "managed object".into(),
+            label: format!("{object_type} {id}"),
+            key: serde_json::json!({"objectType": object_type, "objectId": id}),
+        })
+    }
+
+    async fn read(&self, ctx: &CallCtx, subject: &super::Subject) -> Result<Option<Value>, String> {
+        let field = |k: &str| subject.key.get(k).and_then(Value::as_str).unwrap_or("");
+        match ctx
+            .send(type_request(ApiRequest::get, field("objectType")).seg(field("objectId")))
+            .await
+        {
+            Ok(r) => Ok(Some(r.body)),
+            Err(TenantError::Status { status: 404, .. }) => Ok(None),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    fn restore(
+        &self,
+        tool: &str,
+        subject: &super::Subject,
+        before: Option<&Value>,
+        after: Option<&Value>,
+    ) -> Result<super::Restore, String> {
+        let before = before
+            .and_then(Value::as_object)
+            .ok_or("the object's state before the change was not captured")?;
+        let (fields, masked) = super::track::restorable(before, &NOT_WRITTEN);
+        let object_type = subject
+            .key
+            .get("objectType")
+            .cloned()
+            .unwrap_or(Value::Null);
+        match tool {
+            "deleteManagedObject" => Ok(super::Restore {
+                tool: "createManagedObject".into(),
+                arguments: serde_json::json!({"objectType": object_type, "objectData": fields}),
+                note: Some(
+                    super::track::note(&masked, &[])
+                        .map(|n| format!("{n} "))
+                        .unwrap_or_default()
+                        + "Re-created with a new _id; relationships to other objects are not restored.",
+                ),
+            }),
+            "patchManagedObject" => {
+                let after = after
+                    .and_then(Value::as_object)
+                    .ok_or("the object's state after the change was not captured")?;
+                // Bound to the revision the change left: if anything changed the object
+                // since, the revert fails and changes nothing.
+                let revision = after
+                    .get("_rev")
+                    .and_then(Value::as_str)
+                    .ok_or("the object's revision after the change is unknown")?;
+                let mut operations = Vec::new();
+                for (k, v) in &fields {
+                    if after.get(k) != Some(v) {
+                        operations.push(serde_json::json!({"operation": "replace", "field": format!("/{k}"), "value": v}));
+                    }
+                }
+                for k in after.keys() {
+                    if !before.contains_key(k) && !NOT_WRITTEN.contains(&k.as_str()) {
+                        operations.push(serde_json::json!({"operation": "remove", "field": format!("/{k}")}));
+                    }
+                }
+                if operations.is_empty() {
+                    return Err("the object is as it was before the change".into());
+                }
+                Ok(super::Restore {
+                    tool: "patchManagedObject".into(),
+                    arguments: serde_json::json!({
+                        "objectType": object_type,
+                        "objectId": subject.key.get("objectId").cloned().unwrap_or(Value::Null),
+                        "revision": revision,
+                        "operations": operations,
+                    }),
+                    note: super::track::note(&masked, &[]),
+                })
+            }
+            _ => Err(format!("{tool} cannot be undone here")),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,6 +11,7 @@ pub mod logs;
 pub mod managed_objects;
 pub mod scripts;
 pub mod themes;
+mod track;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -126,6 +127,48 @@ pub trait Args: DeserializeOwned + JsonSchema + Send + 'static {
     }
 }
 
+/// What a write addresses, named so its state can be read before and after the call.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Subject {
+    /// "managed object", "theme", …
+    pub kind: String,
+    /// How the window names it: "alpha_user a1000000-…", "alpha theme Starter Theme".
+    pub label: String,
+    /// What the family's reader needs to find it again (type and id, realm and name, …).
+    pub key: Value,
+}
+
+/// The call that puts a journaled state back.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Restore {
+    pub tool: String,
+    pub arguments: Value,
+    /// What the restore cannot bring back (secret fields, fields the change added, a new
+    /// `_id`).
+    pub note: Option<String>,
+}
+
+/// How a family tracks the objects its writes address, for the change journal, the
+/// approval card's current state, and revert. The tools' bodies never call it.
+#[async_trait::async_trait]
+pub trait Track: Send + Sync {
+    /// The object a call with these arguments addresses; `None` when it names none yet
+    /// (a create) or cannot be told from the arguments.
+    fn subject(&self, tool: &str, args: &Value) -> Option<Subject>;
+    /// Its state now, with the call's own token; `Ok(None)` when it does not exist.
+    async fn read(&self, ctx: &CallCtx, subject: &Subject) -> Result<Option<Value>, String>;
+    /// The call that undoes `tool`'s change: back to `before` (an update's revert, a
+    /// delete's re-create). `after` is the state the change left (its revision, if any).
+    /// `Err` says why it cannot be undone.
+    fn restore(
+        &self,
+        tool: &str,
+        subject: &Subject,
+        before: Option<&Value>,
+        after: Option<&Value>,
+    ) -> Result<Restore, String>;
+}
+
 /// One tool.
 pub struct ToolDef {
     pub name: &'static str,
@@ -147,6 +190,9 @@ pub struct ToolDef {
     /// (derived once, when the tool is built).
     pub password_fields: Vec<FieldPath>,
     pub input_schema: Map<String, Value>,
+    /// How its writes are tracked (journal, current state, revert); `None` for reads and
+    /// for writes whose object cannot be read back.
+    pub track: Option<Arc<dyn Track>>,
     run: Box<Runner>,
 }
 
@@ -189,6 +235,7 @@ where
         script_args: &[],
         password_fields: password_fields(&input_schema),
         input_schema,
+        track: None,
         run: Box::new(move |ctx, args| {
             let args = parse_args::<A>(args)?;
             args.validate()?;
@@ -209,6 +256,12 @@ impl ToolDef {
     /// their length and hash.
     pub fn with_script_args(mut self, names: &'static [&'static str]) -> Self {
         self.script_args = names;
+        self
+    }
+
+    /// Tracks this tool's writes with `track`.
+    pub fn tracked(mut self, track: Arc<dyn Track>) -> Self {
+        self.track = Some(track);
         self
     }
 
@@ -330,6 +383,8 @@ struct CallInner {
     scopes: &'static [&'static str],
     prompt: Option<Arc<dyn DevicePrompt>>,
     tokens: tokio::sync::Mutex<HashMap<String, AccessToken>>,
+    /// The transaction ids of the call's answered requests, in order.
+    transactions: std::sync::Mutex<Vec<String>>,
 }
 
 impl CallCtx {
@@ -346,6 +401,7 @@ impl CallCtx {
                 scopes,
                 prompt,
                 tokens: tokio::sync::Mutex::new(HashMap::new()),
+                transactions: std::sync::Mutex::new(Vec::new()),
             }),
         }
     }
@@ -389,11 +445,27 @@ impl CallCtx {
             .token(scopes)
             .await
             .map_err(|e| TenantError::Auth(e.to_string()))?;
-        self.inner
+        let r = self
+            .inner
             .session
             .client()
             .send(&req, &token, Some(self.inner.call_id))
-            .await
+            .await?;
+        if let Some(tx) = &r.transaction_id {
+            if let Ok(mut all) = self.inner.transactions.lock() {
+                all.push(tx.clone());
+            }
+        }
+        Ok(r)
+    }
+
+    /// The transaction ids of the requests this call got answers to.
+    pub fn transaction_ids(&self) -> Vec<String> {
+        self.inner
+            .transactions
+            .lock()
+            .map(|t| t.clone())
+            .unwrap_or_default()
     }
 }
 
@@ -410,9 +482,18 @@ impl Registry {
             tools.into_iter().map(|t| ToolDef { family, ..t }).collect()
         }
         let mut tools = Vec::new();
-        tools.extend(family("managedObjects", managed_objects::tools()));
+        tools.extend(family(
+            "managedObjects",
+            track::attach(
+                managed_objects::tools(),
+                Arc::new(managed_objects::ObjectTrack),
+            ),
+        ));
         tools.extend(family("logs", logs::tools()));
-        tools.extend(family("themes", themes::tools()));
+        tools.extend(family(
+            "themes",
+            track::attach(themes::tools(), Arc::new(themes::ThemeTrack)),
+        ));
         tools.extend(family("esv", esv::tools()));
         tools.extend(family("features", features::tools()));
         // AM journeys, nodes and scripts: one family in the reference, registered in the

@@ -505,6 +505,91 @@ fn theme_schema() -> Result<&'static Value, String> {
         .map_err(|e| format!("the theme schema built into this server is not valid JSON: {e}"))
 }
 
+// ---------------------------------------------------------------------------------------
+// Tracking (change journal, current state on approval cards, revert)
+
+/// A theme, found by its `_id` (once known) or the identifier the call gave.
+pub(super) struct ThemeTrack;
+
+#[async_trait::async_trait]
+impl super::Track for ThemeTrack {
+    fn subject(&self, tool: &str, args: &Value) -> Option<super::Subject> {
+        if !matches!(tool, "updateTheme" | "deleteTheme" | "setDefaultTheme") {
+            return None;
+        }
+        let realm = args.get("realm")?.as_str()?;
+        let theme = args.get("themeIdentifier")?.as_str()?;
+        Some(super::Subject {
+            kind: "theme".into(),
+            label: format!("{realm} theme {theme}"),
+            key: json!({"realm": realm, "theme": theme}),
+        })
+    }
+
+    async fn read(&self, ctx: &CallCtx, subject: &super::Subject) -> Result<Option<Value>, String> {
+        let realm = subject.key.get("realm").and_then(Value::as_str);
+        let realm = realm
+            .and_then(|r| serde_json::from_value::<Realm>(json!(r)).ok())
+            .ok_or("the theme's realm is not alpha or bravo")?;
+        let config = theme_config(ctx).await.map_err(|e| e.to_string())?;
+        let themes = realm_themes(&config, realm)?;
+        // The `_id` first: a rename must not lose the theme.
+        let by = |key: &str| {
+            subject
+                .key
+                .get(key)
+                .and_then(Value::as_str)
+                .and_then(|id| find_theme(&themes, id))
+        };
+        Ok(by("id").or_else(|| by("theme")).map(|i| themes[i].clone()))
+    }
+
+    fn restore(
+        &self,
+        tool: &str,
+        subject: &super::Subject,
+        before: Option<&Value>,
+        after: Option<&Value>,
+    ) -> Result<super::Restore, String> {
+        let realm = subject.key.get("realm").cloned().unwrap_or(Value::Null);
+        let before = before
+            .and_then(Value::as_object)
+            .ok_or("the theme's state before the change was not captured")?;
+        let (fields, masked) = super::track::restorable(before, &["_id", "isDefault"]);
+        let id = before.get("_id").and_then(Value::as_str);
+        match tool {
+            "updateTheme" => {
+                let id = id.ok_or("the theme had no _id")?;
+                let added: Vec<String> = after
+                    .and_then(Value::as_object)
+                    .map(|a| {
+                        a.keys()
+                            .filter(|k| !before.contains_key(*k))
+                            .cloned()
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                Ok(super::Restore {
+                    tool: "updateTheme".into(),
+                    arguments: json!({"realm": realm, "themeIdentifier": id, "themeUpdates": fields}),
+                    note: super::track::note(&masked, &added),
+                })
+            }
+            "deleteTheme" => Ok(super::Restore {
+                tool: "createTheme".into(),
+                arguments: json!({"realm": realm, "themeData": fields}),
+                note: Some(
+                    super::track::note(&masked, &[])
+                        .map(|n| format!("{n} "))
+                        .unwrap_or_default()
+                        + "Re-created with a new _id, not as the realm's default theme.",
+                ),
+            }),
+            _ => Err("a default-theme change is undone by setting the previous default again (setDefaultTheme)".into()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

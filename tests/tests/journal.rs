@@ -1,0 +1,259 @@
+//! The change journal and revert, through the real MCP service against the simulator:
+//! every write that reaches the tenant is journaled with the state before and after (read
+//! with the call's own token, secrets masked) and its transaction ids; an update reverted
+//! leaves the tenant as it was; a deleted object is re-created from its journaled state; a
+//! revert is itself a journaled call; what cannot be undone says why; an approval card
+//! shows the object as it is now.
+
+use std::time::Duration;
+
+use aic_mcp_core::app::REVERT_CLIENT;
+use aic_mcp_core::approval::{Answer, Approvals};
+use aic_mcp_core::journal::{Change, Undo};
+use aic_mcp_core::policy::{Mode, Policy, Rules};
+use aic_mcp_tests::{Env, EnvOptions};
+use serde_json::{json, Value};
+
+const BJENSEN: &str = "a1000000-0000-4000-8000-000000000001";
+
+async fn env(rules: Rules, approvals: Option<std::sync::Arc<Approvals>>) -> Env {
+    Env::start(EnvOptions {
+        policy: Some(Policy::new(rules)),
+        approvals,
+        ..EnvOptions::default()
+    })
+    .await
+    .expect("env")
+    .logged_in()
+    .await
+    .expect("login")
+}
+
+/// The JSON before the `Transaction ID:` suffix.
+fn body_of(text: &str) -> Value {
+    let json = text.split("\n\nTransaction ID:").next().unwrap_or(text);
+    serde_json::from_str(json).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+fn changes(env: &Env) -> Vec<Change> {
+    env.app
+        .guard()
+        .journal
+        .as_ref()
+        .expect("journal on")
+        .list(100)
+        .expect("journal")
+}
+
+async fn theme(env: &Env, name: &str) -> Value {
+    let (err, text) = env
+        .call(
+            "getTheme",
+            json!({"realm": "alpha", "themeIdentifier": name}),
+        )
+        .await;
+    assert!(!err, "{text}");
+    body_of(&text)
+}
+
+#[tokio::test]
+async fn an_update_is_journaled_with_both_states_and_its_revert_restores_the_original() {
+    let env = env(Rules::default(), None).await;
+    let original = theme(&env, "Zardoz").await;
+    let (err, text) = env
+        .call(
+            "updateTheme",
+            json!({"realm": "alpha", "themeIdentifier": "Zardoz",
+                   "themeUpdates": {"backgroundColor": "#101010", "primaryColor": "#202020"}}),
+        )
+        .await;
+    assert!(!err, "{text}");
+    assert_ne!(theme(&env, "Zardoz").await, original);
+
+    let list = changes(&env);
+    assert_eq!(list.len(), 1);
+    let c = &list[0];
+    assert_eq!(c.tool, "updateTheme");
+    assert_eq!(c.client.as_deref(), Some("test"));
+    assert_eq!(c.tenant, env.sim.base_url());
+    let subject = c.subject.as_ref().expect("subject");
+    assert_eq!(subject.kind, "theme");
+    assert_eq!(subject.label, "alpha theme Zardoz");
+    let (before, after) = (
+        c.before.as_ref().expect("before"),
+        c.after.as_ref().expect("after"),
+    );
+    assert_eq!(before["backgroundColor"], original["backgroundColor"]);
+    assert_eq!(after["backgroundColor"], "#101010");
+    assert_eq!(after["primaryColor"], "#202020");
+    assert!(!c.transaction_ids.is_empty());
+    // The journal's transaction ids are the ones the tenant saw.
+    let seen: Vec<String> = env
+        .sim
+        .requests()
+        .into_iter()
+        .filter_map(|r| r.transaction_id)
+        .collect();
+    for tx in &c.transaction_ids {
+        assert!(seen.contains(tx), "{tx} was sent");
+    }
+    let Undo::Possible { action, restore } = &c.undo else {
+        panic!("an update can be reverted: {:?}", c.undo)
+    };
+    assert_eq!(action, "revert");
+    assert_eq!(restore.tool, "updateTheme");
+
+    let text = env.app.revert(&c.id).await.expect("reverted");
+    assert!(text.contains("Updated theme"), "{text}");
+    assert_eq!(theme(&env, "Zardoz").await, original, "as it was");
+    let list = changes(&env);
+    assert_eq!(list.len(), 2, "the revert is journaled too");
+    assert_eq!(list[0].reverts.as_deref(), Some(c.id.as_str()));
+    assert_eq!(list[0].client.as_deref(), Some(REVERT_CLIENT));
+}
+
+#[tokio::test]
+async fn a_deleted_object_is_re_created_from_its_journaled_state_and_a_patch_reverts_on_its_revision(
+) {
+    let env = env(Rules::default(), None).await;
+    let (err, text) = env
+        .call(
+            "patchManagedObject",
+            json!({"objectType": "alpha_user", "objectId": BJENSEN, "revision": "*",
+                   "operations": [{"operation": "replace", "field": "/mail", "value": "new@example.com"}]}),
+        )
+        .await;
+    assert!(!err, "{text}");
+    let patch = changes(&env).remove(0);
+    let original_mail = patch.before.as_ref().expect("before")["mail"].clone();
+    assert_ne!(original_mail, json!("new@example.com"));
+    let Undo::Possible { restore, .. } = &patch.undo else {
+        panic!("{:?}", patch.undo)
+    };
+    assert_eq!(
+        restore.arguments["revision"],
+        patch.after.as_ref().expect("after")["_rev"]
+    );
+    env.app.revert(&patch.id).await.expect("reverted");
+    let (_, text) = env
+        .call(
+            "getManagedObject",
+            json!({"objectType": "alpha_user", "objectId": BJENSEN}),
+        )
+        .await;
+    assert_eq!(body_of(&text)["mail"], original_mail);
+    // A second revert of the same patch is bound to a revision that is gone: refused by
+    // the tenant, nothing changed.
+    let e = env.app.revert(&patch.id).await.expect_err("stale revision");
+    assert!(e.to_string().contains("revert did not go through"), "{e}");
+
+    let (err, text) = env
+        .call(
+            "deleteManagedObject",
+            json!({"objectType": "alpha_user", "objectId": BJENSEN}),
+        )
+        .await;
+    assert!(!err, "{text}");
+    let deleted = changes(&env).remove(0);
+    assert_eq!(deleted.tool, "deleteManagedObject");
+    assert_eq!(deleted.after, None, "gone");
+    let user_name = deleted.before.as_ref().expect("before")["userName"].clone();
+    let Undo::Possible { action, restore } = &deleted.undo else {
+        panic!("{:?}", deleted.undo)
+    };
+    assert_eq!(action, "re-create");
+    assert!(restore.note.as_deref().unwrap_or("").contains("new _id"));
+    env.app.revert(&deleted.id).await.expect("re-created");
+    let (err, text) = env
+        .call(
+            "queryManagedObjects",
+            json!({"objectType": "alpha_user", "queryFilter": format!("userName eq {user_name}")}),
+        )
+        .await;
+    assert!(!err, "{text}");
+    assert!(text.contains(user_name.as_str().unwrap_or("?")), "{text}");
+}
+
+#[tokio::test]
+async fn what_cannot_be_undone_says_why_and_a_card_shows_the_object_as_it_is_now() {
+    let queue = Approvals::new();
+    let env = env(
+        Rules {
+            mode: Mode::Ask,
+            approval_timeout: Duration::from_secs(60),
+            ..Rules::default()
+        },
+        Some(queue.clone()),
+    )
+    .await;
+    let answer = async {
+        let mut rx = queue.subscribe();
+        let card = loop {
+            if let Some(c) = rx.borrow_and_update().first() {
+                break c.clone();
+            }
+            rx.changed().await.expect("open");
+        };
+        queue
+            .answer(card.id, &card.digest, Answer::Approve)
+            .expect("taken");
+        card
+    };
+    let (res, card) = tokio::join!(
+        env.call(
+            "deleteManagedObject",
+            json!({"objectType": "alpha_user", "objectId": BJENSEN})
+        ),
+        answer
+    );
+    assert!(!res.0, "{}", res.1);
+    assert_eq!(
+        card.subject.as_deref(),
+        Some(format!("alpha_user {BJENSEN}").as_str())
+    );
+    let current = card.current.expect("the object as it is now");
+    assert_eq!(current["_id"], BJENSEN);
+    assert!(current.get("userName").is_some());
+    // The read for the card went upstream with the call's id: it shows in the request list.
+    let gets: Vec<_> = env
+        .resource_requests()
+        .into_iter()
+        .filter(|r| r.method == "GET" && r.path.ends_with(BJENSEN))
+        .collect();
+    assert!(!gets.is_empty());
+
+    // A create names nothing to read back: journaled, with why it is not undone here.
+    let create = async {
+        let mut rx = queue.subscribe();
+        loop {
+            // Clone first: answering while the queue's list is borrowed would deadlock.
+            let card = rx.borrow_and_update().first().cloned();
+            if let Some(c) = card {
+                queue
+                    .answer(c.id, &c.digest, Answer::Approve)
+                    .expect("taken");
+                return;
+            }
+            rx.changed().await.expect("open");
+        }
+    };
+    let (res, ()) = tokio::join!(
+        env.call(
+            "createTheme",
+            json!({"realm": "alpha", "themeData": {"name": "Journal Test"}})
+        ),
+        create
+    );
+    assert!(!res.0, "{}", res.1);
+    let c = changes(&env).remove(0);
+    assert_eq!(c.tool, "createTheme");
+    let Undo::Impossible { why } = &c.undo else {
+        panic!("{:?}", c.undo)
+    };
+    assert!(why.contains("deleting what it created"), "{why}");
+    let e = env.app.revert(&c.id).await.expect_err("cannot");
+    assert!(
+        e.to_string().starts_with("this change cannot be undone"),
+        "{e}"
+    );
+}
