@@ -2,7 +2,7 @@
 //! capabilities under src-tauri/capabilities.
 
 /// The IPC commands (src-tauri/src/commands.rs); the capability allows exactly these.
-const COMMANDS: [&str; 18] = [
+const COMMANDS: [&str; 20] = [
     "status",
     "login",
     "cancel_login",
@@ -21,6 +21,8 @@ const COMMANDS: [&str; 18] = [
     "tool_catalogue",
     "lift_read_only",
     "end_lift",
+    "changes",
+    "revert_change",
 ];
 
 fn main() {

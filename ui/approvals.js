@@ -58,8 +58,15 @@ function cardNode(card) {
       el("dt", { text: "Tool" }),
       el("dd", {}, el("strong", { text: card.title }), el("span", { class: "muted", text: ` (${card.tool})` }), card.destructive ? el("span", { class: "badge destructive", text: "Destructive" }) : ""),
     ),
+    el("h3", { text: "Arguments" }),
     el("pre", { class: "json selectable approval-args", text: JSON.stringify(card.arguments, null, 2) }),
   );
+  if (card.current) {
+    node.append(
+      el("h3", { text: card.destructive ? "What will be removed or changed (as it is now)" : "As it is now" }),
+      el("pre", { class: "json selectable approval-current", text: JSON.stringify(card.current, null, 2) }),
+    );
+  }
   const err = errors.get(card.id);
   if (err) node.append(el("div", { class: "banner error", text: err }));
   node.append(

@@ -63,6 +63,8 @@ export const answerApproval = (id, digest, answer) => invoke("answer_approval", 
 export const toolCatalogue = () => invoke("tool_catalogue");
 export const liftReadOnly = (request) => invoke("lift_read_only", { request });
 export const endLift = () => invoke("end_lift");
+export const changes = (limit = 1000) => invoke("changes", { limit });
+export const revertChange = (id) => invoke("revert_change", { id });
 
 // ---- events ----
 export const onStatus = (cb) => listen("status", cb);

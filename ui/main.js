@@ -3,13 +3,14 @@
 import * as ipc from "./ipc.js";
 import { activityShown, initActivity, subscribeActivitySummary } from "./activity.js";
 import { initApprovals } from "./approvals.js";
+import { changesShown, initChanges } from "./changes.js";
 import { connectShown, initConnect } from "./connect.js";
 import { initSettings } from "./settings.js";
 import { initStatus, showActivitySummary } from "./status.js";
 import { $, errorMessage, setBanner } from "./util.js";
 
-const VIEWS = ["status", "activity", "connect", "settings"];
-const ON_SHOW = { activity: activityShown, connect: connectShown };
+const VIEWS = ["status", "activity", "changes", "connect", "settings"];
+const ON_SHOW = { activity: activityShown, connect: connectShown, changes: changesShown };
 let currentView = null;
 
 function showView(name) {
@@ -39,7 +40,7 @@ function initNav() {
   for (const link of document.querySelectorAll("[data-goto]")) {
     link.addEventListener("click", () => showView(link.dataset.goto));
   }
-  // Ctrl/Cmd + 1…4 switch views.
+  // Ctrl/Cmd + 1…5 switch views.
   document.addEventListener("keydown", (e) => {
     if ((e.ctrlKey || e.metaKey) && !e.altKey && !e.shiftKey) {
       const i = Number(e.key) - 1;
@@ -61,6 +62,7 @@ async function boot() {
     ["Status", initStatus()],
     ["Activity", initActivity()],
     ["Approvals", initApprovals()],
+    ["Changes", initChanges()],
     ["Connect", initConnect()],
     ["Settings", initSettings()],
   ];

@@ -8,6 +8,7 @@ use aic_mcp_core::activity::ActivityPage;
 use aic_mcp_core::approval::{Answer, AnswerError, ApprovalRequest};
 use aic_mcp_core::assistants::{ApplyResult, AssistantView, Assistants, ClientId, Preview};
 use aic_mcp_core::host::{HostStatus, LiftRequest, Supervisor};
+use aic_mcp_core::journal::Change;
 use aic_mcp_core::policy;
 use aic_mcp_core::settings::Settings;
 use serde::Serialize;
@@ -209,6 +210,21 @@ pub async fn lift_read_only(host: Host<'_>, request: LiftRequest) -> UiResult<i6
 pub async fn end_lift(host: Host<'_>) -> UiResult<()> {
     host.end_lift();
     Ok(())
+}
+
+/// The newest journaled changes, newest first.
+#[tauri::command]
+pub async fn changes(host: Host<'_>, limit: Option<usize>) -> UiResult<Vec<Change>> {
+    Ok(host
+        .changes(limit.unwrap_or(aic_mcp_core::journal::LIST_LIMIT))
+        .await?)
+}
+
+/// Undoes a journaled change through an ordinary tool call (approved in ask mode,
+/// journaled, in the log). Returns the call's result text.
+#[tauri::command]
+pub async fn revert_change(host: Host<'_>, id: String) -> UiResult<String> {
+    Ok(host.revert(&id).await?)
 }
 
 /// Opens a folder in the file manager (created first so it always opens).

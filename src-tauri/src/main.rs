@@ -105,6 +105,8 @@ fn main() {
             commands::tool_catalogue,
             commands::lift_read_only,
             commands::end_lift,
+            commands::changes,
+            commands::revert_change,
         ])
         .setup(move |app| {
             let handle = app.handle().clone();

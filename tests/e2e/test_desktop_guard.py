@@ -4,7 +4,8 @@ The Python `mcp` SDK, connected through `aic-mcp-server connect`, calls
 `deleteManagedObject`; the approval card appears in the Activity view with the assistant,
 the tenant and the arguments; Deny gives the SDK the declined text and the simulator sees
 no DELETE; Approve sends exactly one. Turning the mode to Read only in Settings tells the
-connected session that the tool list changed, and the list it then gets is the read-only
+connected session that the tool list changed (the Changes view shows the delete with
+the user as it was), and the list it then gets is the read-only
 tools."""
 
 import asyncio
@@ -117,6 +118,8 @@ def test_ask_mode_approval_card_deny_approve_and_read_only_from_settings(desktop
         text = card.text
         assert "wants to delete managed object alpha_user" in text, text
         assert BJENSEN in text and d.sim.base_url in text, text
+        # The object as it is now, read with the call's own token.
+        assert '"userName": "bjensen"' in text, text
         assert d.text("nav-approvals") == "1"
         shots = os.environ.get("E2E_SCREENSHOTS")
         if shots:
@@ -138,6 +141,15 @@ def test_ask_mode_approval_card_deny_approve_and_read_only_from_settings(desktop
         assert not result.is_error, result
         sent = deletes(d.sim)
         assert [r["path"] for r in sent] == [USER_PATH], sent
+
+        # The Changes view shows the delete with the user as it was, and how to undo it.
+        d.click("nav-changes")
+        d.click_css('.change-row[data-tool="deleteManagedObject"]', what="the journaled delete")
+        d.wait_for(lambda: '"userName": "bjensen"' in d.text("change-before"), what="the state before")
+        assert d.text("change-after") == "(none)"
+        assert d.text("change-undo").startswith("Re-create with createManagedObject."), d.text("change-undo")
+        if shots:
+            d.screenshot(os.path.join(shots, "changes.png"))
 
         # Settings → Read only: the session hears list_changed; writes are gone from its list.
         d.click("nav-settings")
