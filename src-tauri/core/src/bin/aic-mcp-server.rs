@@ -35,7 +35,12 @@ Environment:
   AIC_TOKEN_STORE    keychain (default) | file | memory
   AIC_TOKEN_FILE     token file for AIC_TOKEN_STORE=file
   DOCKER_CONTAINER   true: device-code login, token file, 28 tools
-  AIC_LOG_DIR        directory of the JSONL activity log
+  AIC_LOG_DIR        directory of the JSONL activity log and change journal
+  AIC_MODE           full (default) | read-only | ask | ask-destructive: ask confirms
+                     changes through the assistant's MCP elicitation (a client may answer
+                     it by itself; the desktop app asks out of band, in its window)
+  AIC_DISABLE_TOOLS  tools or families turned off, e.g. deleteJourney,themes
+  AIC_APPROVAL_TIMEOUT  seconds to confirm a change before it is declined (default 120)
   BROWSER            browser command for the login (Linux)";
 
 /// What this run does.
