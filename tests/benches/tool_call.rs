@@ -67,12 +67,29 @@ fn main() -> anyhow::Result<()> {
         .worker_threads(2)
         .enable_all()
         .build()?;
-    rt.block_on(run(iterations))
+    // `--mode ask`: the same read under another mode (a read never waits; this measures
+    // what the policy costs it).
+    let mode = match args
+        .iter()
+        .position(|a| a == "--mode")
+        .and_then(|i| args.get(i + 1))
+    {
+        Some(m) => aic_mcp_core::policy::Mode::parse(m).map_err(anyhow::Error::msg)?,
+        None => aic_mcp_core::policy::Mode::Full,
+    };
+    println!("mode: {}", mode.as_str());
+    rt.block_on(run(iterations, mode))
 }
 
-async fn run(iterations: usize) -> anyhow::Result<()> {
+async fn run(iterations: usize, mode: aic_mcp_core::policy::Mode) -> anyhow::Result<()> {
     let mut opts = EnvOptions::default();
     opts.sim.auto_approve = true;
+    opts.policy = Some(aic_mcp_core::policy::Policy::new(
+        aic_mcp_core::policy::Rules {
+            mode,
+            ..Default::default()
+        },
+    ));
     let env = Env::start(opts).await?.logged_in().await?;
 
     // The MCP server on one end of a pipe, a raw JSON-RPC client on the other.
