@@ -261,7 +261,10 @@ def test_ask_mode_unticked_declined_or_dismissed_sends_nothing(tenant, tmp_path)
             texts.append(text_of(r))
         assert texts == [DECLINED, DECLINED, DISMISSED]
         assert len(asked) == 3
-        assert tenant.requests() == [], "no request at all, not even a token exchange"
+        # Nothing written; what was sent is the read of the user as it is now (shown with
+        # the question), with the call's own exchanged token.
+        assert writes(tenant) == []
+        assert {(r["method"], r["path"]) for r in resource_requests(tenant)} <= {("GET", f"/openidm/managed/alpha_user/{BJENSEN}")}
         # The user is still there.
         r = await s.call_tool("getManagedObject", DELETE_BJENSEN)
         assert not r.is_error, text_of(r)

@@ -271,15 +271,22 @@ impl McpService {
                 } else {
                     let write = !policy::is_read_only(def.hints);
                     // What a write addresses, for the journal and the approval card.
+                    // A call that must ask and cannot (no window, a client without
+                    // elicitation) is refused before anything is read.
+                    let askable = self.guard.approvals.is_some()
+                        || caller.confirm.as_ref().is_some_and(|c| c.can_ask());
+                    let doomed = decision == Decision::Ask && !askable;
                     // Read only when something uses the states: the journal, or a card.
-                    let tracked =
-                        if write && (self.guard.journal.is_some() || decision == Decision::Ask) {
-                            def.track.as_ref().and_then(|t| {
-                                t.subject(def.name, &arguments).map(|s| (t.clone(), s))
-                            })
-                        } else {
-                            None
-                        };
+                    let tracked = if write
+                        && !doomed
+                        && (self.guard.journal.is_some() || decision == Decision::Ask)
+                    {
+                        def.track
+                            .as_ref()
+                            .and_then(|t| t.subject(def.name, &arguments).map(|s| (t.clone(), s)))
+                    } else {
+                        None
+                    };
                     let journaled = (write && self.guard.journal.is_some())
                         .then(|| mask_arguments(&arguments, def.masking()));
                     // Only a call that asks keeps a copy of its arguments (for the digest).
@@ -644,11 +651,18 @@ impl Confirm for ElicitationPrompt {
         }
         let args = serde_json::to_string_pretty(&q.masked_arguments).unwrap_or_default();
         let message = format!(
-            "{}.\nTenant: {}\nTool: {} ({})\nArguments:\n{args}\n\nApprove this change to the tenant?",
+            "{}.\nTenant: {}\nTool: {} ({})\nArguments:\n{args}{}\n\nApprove this change to the tenant?",
             q.summary(),
             q.tenant,
             q.title,
-            q.tool
+            q.tool,
+            q.current
+                .as_ref()
+                .map(|c| format!(
+                    "\nAs it is now:\n{}",
+                    serde_json::to_string_pretty(c).unwrap_or_default()
+                ))
+                .unwrap_or_default()
         );
         let schema = rmcp::model::ElicitationSchema::builder()
             .required_bool_with(CONFIRM_FIELD, |b| {
