@@ -9,6 +9,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
+
+use crate::clock::{Clock, SystemClock};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tokio::sync::{oneshot, watch};
@@ -165,7 +167,7 @@ struct Inner {
 pub struct Approvals {
     inner: Mutex<Inner>,
     list: watch::Sender<Vec<ApprovalRequest>>,
-    now_ms: Box<dyn Fn() -> i64 + Send + Sync>,
+    clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for Approvals {
@@ -181,15 +183,7 @@ impl Approvals {
         Arc::new(Self {
             inner: Mutex::new(Inner::default()),
             list: watch::Sender::new(Vec::new()),
-            now_ms: Box::new(|| {
-                i64::try_from(
-                    std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .unwrap_or_default()
-                        .as_millis(),
-                )
-                .unwrap_or(i64::MAX)
-            }),
+            clock: Arc::new(SystemClock),
         })
     }
 
@@ -257,7 +251,7 @@ impl Approvals {
             subject: q.subject,
             current: q.current,
             asked_at: crate::activity::now_rfc3339(),
-            expires_at_ms: (self.now_ms)().saturating_add(wait_ms),
+            expires_at_ms: self.clock.now_ms().saturating_add(wait_ms),
         };
         inner.waiting.push(Waiting {
             request,

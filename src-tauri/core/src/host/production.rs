@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 
+use crate::clock::{Clock, SystemClock};
 use crate::policy::Mode;
 
 /// How long a lift lasts unless the admin chooses otherwise.
@@ -60,11 +61,9 @@ impl LiftError {
     }
 }
 
+/// Now, in Unix milliseconds (the system clock).
 pub(super) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
+    SystemClock.now_ms()
 }
 
 /// Checks a request against the tenant; the lift it grants (`minute` is one minute but
