@@ -373,6 +373,47 @@ pub async fn logged_in_env() -> Env {
     }
 }
 
+/// A signed-in environment under `rules`, with the window's approval queue when given.
+pub async fn guarded_env(
+    rules: aic_mcp_core::policy::Rules,
+    approvals: Option<Arc<aic_mcp_core::approval::Approvals>>,
+) -> Env {
+    Env::start(EnvOptions {
+        policy: Some(aic_mcp_core::policy::Policy::new(rules)),
+        approvals,
+        ..EnvOptions::default()
+    })
+    .await
+    .unwrap_or_else(|e| panic!("test environment failed to start: {e}"))
+    .logged_in()
+    .await
+    .unwrap_or_else(|e| panic!("login failed: {e}"))
+}
+
+/// Waits (at most 30 s) for the next approval card and answers it with `answer`; returns
+/// the card. The card is cloned out of the queue's list before answering: answering
+/// while the list is borrowed would deadlock.
+pub async fn answer_next(
+    q: &aic_mcp_core::approval::Approvals,
+    answer: aic_mcp_core::approval::Answer,
+) -> aic_mcp_core::approval::ApprovalRequest {
+    let mut rx = q.subscribe();
+    let card = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            let first = rx.borrow_and_update().first().cloned();
+            if let Some(c) = first {
+                return c;
+            }
+            rx.changed().await.expect("queue open");
+        }
+    })
+    .await
+    .expect("a card appears");
+    q.answer(card.id, &card.digest, answer)
+        .expect("answer taken");
+    card
+}
+
 /// A signed-in environment without the audit file and change journal: a write sends only
 /// its own requests (for tests of a tool's exact requests).
 pub async fn wire_env() -> Env {

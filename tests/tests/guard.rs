@@ -6,13 +6,12 @@
 //! step is on the activity bus; changing the rules sends `notifications/tools/list_changed`
 //! to a connected session.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use aic_mcp_core::activity::{ActivityEvent, GuardStep, Outcome};
-use aic_mcp_core::approval::{Answer, ApprovalRequest, Approvals, ApprovedBy};
-use aic_mcp_core::policy::{Mode, Policy, Rules, Switches};
-use aic_mcp_tests::{Env, EnvOptions};
+use aic_mcp_core::approval::{Answer, Approvals, ApprovedBy};
+use aic_mcp_core::policy::{Mode, Rules, Switches};
+use aic_mcp_tests::{answer_next, guarded_env, Env};
 use rmcp::ServiceExt;
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -20,19 +19,6 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 const PATIENCE: Duration = Duration::from_secs(30);
 const BJENSEN: &str = "a1000000-0000-4000-8000-000000000001";
 const USER_PATH: &str = "/openidm/managed/alpha_user/a1000000-0000-4000-8000-000000000001";
-
-async fn env_with(rules: Rules, approvals: Option<Arc<Approvals>>) -> Env {
-    Env::start(EnvOptions {
-        policy: Some(Policy::new(rules)),
-        approvals,
-        ..EnvOptions::default()
-    })
-    .await
-    .expect("env")
-    .logged_in()
-    .await
-    .expect("login")
-}
 
 fn rules(mode: Mode) -> Rules {
     Rules {
@@ -98,7 +84,7 @@ fn path_of(
 
 #[tokio::test]
 async fn read_only_mode_lists_exactly_the_read_only_tools_and_a_write_sends_nothing() {
-    let env = env_with(rules(Mode::ReadOnly), None).await;
+    let env = guarded_env(rules(Mode::ReadOnly), None).await;
     assert_eq!(listed(&env), golden_read_only());
     let (err, text) = env
         .call(
@@ -129,7 +115,7 @@ async fn read_only_mode_lists_exactly_the_read_only_tools_and_a_write_sends_noth
 
 #[tokio::test]
 async fn switched_off_tools_and_families_are_absent_and_refused() {
-    let env = env_with(
+    let env = guarded_env(
         Rules {
             off: Switches::new(["deleteJourney", "themes"]).expect("known"),
             ..Rules::default()
@@ -162,28 +148,10 @@ async fn switched_off_tools_and_families_are_absent_and_refused() {
     assert!(env.resource_requests().is_empty());
 }
 
-/// Answers the next card with `answer`; returns the card.
-async fn answer_next(q: &Approvals, answer: Answer) -> ApprovalRequest {
-    let mut rx = q.subscribe();
-    let card = tokio::time::timeout(PATIENCE, async {
-        loop {
-            if let Some(c) = rx.borrow_and_update().first() {
-                return c.clone();
-            }
-            rx.changed().await.expect("queue open");
-        }
-    })
-    .await
-    .expect("a card appears");
-    q.answer(card.id, &card.digest, answer)
-        .expect("answer taken");
-    card
-}
-
 #[tokio::test]
 async fn ask_mode_waits_for_the_window_and_only_an_approval_sends_the_write() {
     let queue = Approvals::new();
-    let env = env_with(rules(Mode::Ask), Some(queue.clone())).await;
+    let env = guarded_env(rules(Mode::Ask), Some(queue.clone())).await;
     assert_eq!(listed(&env).len(), 52, "ask mode hides nothing");
     let args = json!({"objectType": "alpha_user", "objectId": BJENSEN});
 
@@ -259,7 +227,7 @@ async fn ask_mode_waits_for_the_window_and_only_an_approval_sends_the_write() {
 #[tokio::test]
 async fn no_answer_in_time_is_a_denial_and_a_grant_covers_the_next_call_of_that_tool_only() {
     let queue = Approvals::new();
-    let env = env_with(
+    let env = guarded_env(
         Rules {
             mode: Mode::Ask,
             approval_timeout: Duration::from_secs(1),
@@ -285,7 +253,7 @@ async fn no_answer_in_time_is_a_denial_and_a_grant_covers_the_next_call_of_that_
     assert_eq!(writes(&env), 0);
 
     // "Approve for this assistant": this call, and the next one without a card.
-    let env2 = env_with(rules(Mode::Ask), Some(queue.clone())).await;
+    let env2 = guarded_env(rules(Mode::Ask), Some(queue.clone())).await;
     let (res, _) = tokio::join!(
         env2.call("updateTheme", theme.clone()),
         answer_next(&queue, Answer::ApproveForAssistant)
@@ -315,7 +283,7 @@ async fn no_answer_in_time_is_a_denial_and_a_grant_covers_the_next_call_of_that_
 
 #[tokio::test]
 async fn changing_the_rules_tells_a_connected_session_that_the_tool_list_changed() {
-    let env = env_with(rules(Mode::Full), None).await;
+    let env = guarded_env(rules(Mode::Full), None).await;
     let (client_io, server_io) = tokio::io::duplex(1 << 20);
     let service = env.app.mcp_service();
     let server = tokio::spawn(async move {

@@ -10,24 +10,11 @@ use std::time::Duration;
 use aic_mcp_core::app::REVERT_CLIENT;
 use aic_mcp_core::approval::{Answer, Approvals};
 use aic_mcp_core::journal::{Change, Undo};
-use aic_mcp_core::policy::{Mode, Policy, Rules};
-use aic_mcp_tests::{Env, EnvOptions};
+use aic_mcp_core::policy::{Mode, Rules};
+use aic_mcp_tests::{answer_next, guarded_env, Env};
 use serde_json::{json, Value};
 
 const BJENSEN: &str = "a1000000-0000-4000-8000-000000000001";
-
-async fn env(rules: Rules, approvals: Option<std::sync::Arc<Approvals>>) -> Env {
-    Env::start(EnvOptions {
-        policy: Some(Policy::new(rules)),
-        approvals,
-        ..EnvOptions::default()
-    })
-    .await
-    .expect("env")
-    .logged_in()
-    .await
-    .expect("login")
-}
 
 /// The JSON before the `Transaction ID:` suffix.
 fn body_of(text: &str) -> Value {
@@ -58,7 +45,7 @@ async fn theme(env: &Env, name: &str) -> Value {
 
 #[tokio::test]
 async fn an_update_is_journaled_with_both_states_and_its_revert_restores_the_original() {
-    let env = env(Rules::default(), None).await;
+    let env = guarded_env(Rules::default(), None).await;
     let original = theme(&env, "Zardoz").await;
     let (err, text) = env
         .call(
@@ -115,7 +102,7 @@ async fn an_update_is_journaled_with_both_states_and_its_revert_restores_the_ori
 #[tokio::test]
 async fn a_deleted_object_is_re_created_from_its_journaled_state_and_a_patch_reverts_on_its_revision(
 ) {
-    let env = env(Rules::default(), None).await;
+    let env = guarded_env(Rules::default(), None).await;
     let (err, text) = env
         .call(
             "patchManagedObject",
@@ -177,7 +164,7 @@ async fn a_deleted_object_is_re_created_from_its_journaled_state_and_a_patch_rev
 #[tokio::test]
 async fn what_cannot_be_undone_says_why_and_a_card_shows_the_object_as_it_is_now() {
     let queue = Approvals::new();
-    let env = env(
+    let env = guarded_env(
         Rules {
             mode: Mode::Ask,
             approval_timeout: Duration::from_secs(60),
@@ -186,25 +173,12 @@ async fn what_cannot_be_undone_says_why_and_a_card_shows_the_object_as_it_is_now
         Some(queue.clone()),
     )
     .await;
-    let answer = async {
-        let mut rx = queue.subscribe();
-        let card = loop {
-            if let Some(c) = rx.borrow_and_update().first() {
-                break c.clone();
-            }
-            rx.changed().await.expect("open");
-        };
-        queue
-            .answer(card.id, &card.digest, Answer::Approve)
-            .expect("taken");
-        card
-    };
     let (res, card) = tokio::join!(
         env.call(
             "deleteManagedObject",
             json!({"objectType": "alpha_user", "objectId": BJENSEN})
         ),
-        answer
+        answer_next(&queue, Answer::Approve)
     );
     assert!(!res.0, "{}", res.1);
     assert_eq!(
@@ -223,26 +197,12 @@ async fn what_cannot_be_undone_says_why_and_a_card_shows_the_object_as_it_is_now
     assert!(!gets.is_empty());
 
     // A create names nothing to read back: journaled, with why it is not undone here.
-    let create = async {
-        let mut rx = queue.subscribe();
-        loop {
-            // Clone first: answering while the queue's list is borrowed would deadlock.
-            let card = rx.borrow_and_update().first().cloned();
-            if let Some(c) = card {
-                queue
-                    .answer(c.id, &c.digest, Answer::Approve)
-                    .expect("taken");
-                return;
-            }
-            rx.changed().await.expect("open");
-        }
-    };
-    let (res, ()) = tokio::join!(
+    let (res, _) = tokio::join!(
         env.call(
             "createTheme",
             json!({"realm": "alpha", "themeData": {"name": "Journal Test"}})
         ),
-        create
+        answer_next(&queue, Answer::Approve)
     );
     assert!(!res.0, "{}", res.1);
     let c = changes(&env).remove(0);
