@@ -1,4 +1,5 @@
-//! The ESV family against the simulator: the exact upstream requests (method, path, query,
+//! The ESV family against the simulator (the change journal off, so each call's requests
+//! are its own): the exact upstream requests (method, path, query,
 //! `Accept-API-Version`, body), one token exchange per call with the tool's scope, the
 //! result text of the contract (§3.5), a value that never reaches the activity log, and
 //! bad input rejected before anything is sent.
@@ -7,7 +8,7 @@ use aic_mcp_core::activity::ActivityEvent;
 use aic_mcp_tests::aic_tenant_sim::RecordedRequest;
 use aic_mcp_tests::assert_rejected;
 use aic_mcp_tests::{form, Env, EnvOptions};
-use aic_mcp_tests::{logged_in_env as env, tx_of};
+use aic_mcp_tests::{logged_in_env, tx_of, wire_env as env};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde_json::{json, Value};
@@ -428,7 +429,8 @@ async fn values_are_serialised_per_type_and_read_back() {
 
 #[tokio::test]
 async fn the_activity_log_never_shows_an_esv_value() {
-    let env = env().await;
+    // With the change journal on: its reads of the variable show no value either.
+    let env = logged_in_env().await;
     let mut events = env.app.bus().subscribe();
     let secret = "hunter2-very-private";
     let (err, text) = env

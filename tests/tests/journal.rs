@@ -217,3 +217,187 @@ async fn what_cannot_be_undone_says_why_and_a_card_shows_the_object_as_it_is_now
         "{e}"
     );
 }
+
+/// `getVariable`'s record without what the tenant stamps on every write.
+async fn variable(env: &Env, id: &str) -> Value {
+    let (err, text) = env.call("getVariable", json!({"variableId": id})).await;
+    assert!(!err, "{text}");
+    let mut v = body_of(&text);
+    if let Some(map) = v.as_object_mut() {
+        map.remove("lastChangeDate");
+        map.remove("lastChangedBy");
+        map.remove("loaded");
+    }
+    v
+}
+
+#[tokio::test]
+async fn an_esv_variable_set_is_reverted_and_a_deleted_one_re_created_with_value_type_and_description(
+) {
+    let env = guarded_env(Rules::default(), None).await;
+    let original = variable(&env, "esv-feature-flags").await;
+    let (err, text) = env
+        .call(
+            "setVariable",
+            json!({"variableId": "esv-feature-flags", "type": "object",
+                   "value": {"newLoginJourney": false}, "description": "changed"}),
+        )
+        .await;
+    assert!(!err, "{text}");
+    assert_ne!(variable(&env, "esv-feature-flags").await, original);
+    let set = changes(&env).remove(0);
+    assert_eq!(
+        set.subject.as_ref().map(|s| s.kind.as_str()),
+        Some("ESV variable")
+    );
+    // The states keep the value (the activity log and the journal's arguments do not).
+    assert_eq!(
+        set.before.as_ref().expect("before")["value"],
+        original["value"]
+    );
+    assert_eq!(
+        set.after.as_ref().expect("after")["value"],
+        r#"{"newLoginJourney":false}"#
+    );
+    assert_ne!(set.arguments["value"], json!({"newLoginJourney": false}));
+    let Undo::Possible { action, restore } = &set.undo else {
+        panic!("{:?}", set.undo)
+    };
+    assert_eq!(
+        (action.as_str(), restore.tool.as_str()),
+        ("revert", "setVariable")
+    );
+    env.app.revert(&set.id).await.expect("reverted");
+    assert_eq!(variable(&env, "esv-feature-flags").await, original);
+
+    // Every type comes back as it was, through a delete and its re-create.
+    for id in [
+        "esv-max-sessions",
+        "esv-trusted-networks",
+        "esv-debug",
+        "esv-allowed-origins",
+    ] {
+        let original = variable(&env, id).await;
+        let (err, text) = env.call("deleteVariable", json!({"variableId": id})).await;
+        assert!(!err, "{text}");
+        let (err, _) = env.call("getVariable", json!({"variableId": id})).await;
+        assert!(err, "{id} is gone");
+        let deleted = changes(&env).remove(0);
+        assert_eq!(deleted.after, None);
+        let Undo::Possible { action, restore } = &deleted.undo else {
+            panic!("{:?}", deleted.undo)
+        };
+        assert_eq!(action, "re-create");
+        assert!(restore.note.as_deref().unwrap_or("").contains("restart"));
+        env.app.revert(&deleted.id).await.expect("re-created");
+        assert_eq!(variable(&env, id).await, original, "{id}");
+        assert_eq!(
+            changes(&env)[0].reverts.as_deref(),
+            Some(deleted.id.as_str())
+        );
+    }
+}
+
+const CHECK_EMAIL: &str = "9f1c6a2e-4b7d-4c1e-8a55-2f0d3b6e7c10";
+const LEGACY_CHECK: &str = "c8e5f1a0-2d3b-4e6f-8a9b-0c1d2e3f4a5b";
+
+/// `getAMScript`'s record without what AM stamps on every write.
+async fn script(env: &Env, id: &str) -> Value {
+    let (err, text) = env
+        .call("getAMScript", json!({"realm": "alpha", "scriptId": id}))
+        .await;
+    assert!(!err, "{text}");
+    let json = text.split("\n\nTransaction ID:").next().unwrap_or(&text);
+    let mut v: Value = serde_json::from_str(json).expect("JSON");
+    if let Some(map) = v.as_object_mut() {
+        map.remove("lastModifiedDate");
+        map.remove("lastModifiedBy");
+    }
+    v
+}
+
+#[tokio::test]
+async fn a_script_update_is_reverted_and_a_deleted_script_re_created_or_refused_with_why() {
+    let env = guarded_env(Rules::default(), None).await;
+    let original = script(&env, CHECK_EMAIL).await;
+    let (err, text) = env
+        .call(
+            "updateScript",
+            json!({"realm": "alpha", "scriptId": CHECK_EMAIL, "name": "Renamed",
+                   "script": "action.goTo(\"customer\");"}),
+        )
+        .await;
+    assert!(!err, "{text}");
+    let update = changes(&env).remove(0);
+    let (before, after) = (
+        update.before.as_ref().expect("before"),
+        update.after.as_ref().expect("after"),
+    );
+    // The states hold the decoded source, the arguments its length and hash only.
+    assert_eq!(before["script"], original["script"]);
+    assert_eq!(after["script"], "action.goTo(\"customer\");");
+    assert!(
+        update.arguments["script"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("[script:"),
+        "{}",
+        update.arguments
+    );
+    env.app.revert(&update.id).await.expect("reverted");
+    assert_eq!(script(&env, CHECK_EMAIL).await, original);
+
+    let (err, text) = env
+        .call(
+            "deleteScript",
+            json!({"realm": "alpha", "scriptId": CHECK_EMAIL}),
+        )
+        .await;
+    assert!(!err, "{text}");
+    let deleted = changes(&env).remove(0);
+    let Undo::Possible { action, restore } = &deleted.undo else {
+        panic!("{:?}", deleted.undo)
+    };
+    assert_eq!(
+        (action.as_str(), restore.tool.as_str()),
+        ("re-create", "createScript")
+    );
+    assert!(restore.note.as_deref().unwrap_or("").contains("new id"));
+    let text = env.app.revert(&deleted.id).await.expect("re-created");
+    // Same name, description and source under a new id.
+    let (err, list) = env.call("listScripts", json!({"realm": "alpha"})).await;
+    assert!(!err, "{list}");
+    let json = list.split("\n\nTransaction ID:").next().unwrap_or(&list);
+    let listed: Value = serde_json::from_str(json).expect("JSON");
+    let again = listed["result"]
+        .as_array()
+        .and_then(|r| r.iter().find(|s| s["name"] == original["name"]))
+        .unwrap_or_else(|| panic!("re-created: {text}\n{list}"));
+    let new_id = again["_id"].as_str().expect("id");
+    assert_ne!(new_id, CHECK_EMAIL);
+    let recreated = script(&env, new_id).await;
+    for field in [
+        "name",
+        "description",
+        "script",
+        "language",
+        "context",
+        "evaluatorVersion",
+    ] {
+        assert_eq!(recreated[field], original[field], "{field}");
+    }
+
+    // A legacy (1.0) script cannot be made again by createScript: the journal says so.
+    let (err, text) = env
+        .call(
+            "deleteScript",
+            json!({"realm": "alpha", "scriptId": LEGACY_CHECK}),
+        )
+        .await;
+    assert!(!err, "{text}");
+    let legacy = changes(&env).remove(0);
+    let Undo::Impossible { why } = &legacy.undo else {
+        panic!("{:?}", legacy.undo)
+    };
+    assert!(why.contains("evaluator version 1.0"), "{why}");
+}

@@ -1,4 +1,5 @@
-//! The AM scripts tools against the simulator: the exact upstream requests of every tool
+//! The AM scripts tools against the simulator (the change journal off, so each call's
+//! requests are its own): the exact upstream requests of every tool
 //! (method, path, query and its encoding, API version, JSON content type, body with the
 //! base64 source), one token exchange per call with `fr:am:*`, the result texts of
 //! contract §3.7 with their own `Transaction ID:` line, and bad input rejected before
@@ -8,7 +9,7 @@ use aic_mcp_core::tools::Registry;
 use aic_mcp_tests::aic_tenant_sim::{Fault, FaultKind, RecordedRequest};
 use aic_mcp_tests::assert_rejected;
 use aic_mcp_tests::{form, Env, EnvOptions};
-use aic_mcp_tests::{logged_in_env as env, tx_of};
+use aic_mcp_tests::{logged_in_env, tx_of, wire_env as env};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde_json::{json, Value};
@@ -490,7 +491,8 @@ async fn create_with_description_and_a_duplicate_name() {
 
 #[tokio::test]
 async fn update_without_changes_sends_nothing() {
-    let env = env().await;
+    // With the change journal on: it reads nothing for a call that changes nothing.
+    let env = logged_in_env().await;
     let (err, text) = env
         .call(
             "updateScript",
@@ -504,6 +506,7 @@ async fn update_without_changes_sends_nothing() {
     );
     assert!(env.sim.requests().is_empty());
     // An empty description is a change (it clears the description).
+    let env = aic_mcp_tests::wire_env().await;
     let (err, text) = env
         .call(
             "updateScript",

@@ -528,6 +528,109 @@ async fn set_variable(ctx: CallCtx, a: SetVariableArgs) -> Result<String, String
     ))
 }
 
+// ---------------------------------------------------------------------------------------
+// Tracking (change journal, current state on approval cards, revert)
+
+/// An ESV variable, by id. Its state is the tenant's record with the value decoded, as
+/// `getVariable` shows it: the journal keeps the value (a variable is configuration, not a
+/// secret; ESV secrets are never read), so a change can be put back.
+pub(super) struct VariableTrack;
+
+#[async_trait::async_trait]
+impl super::Track for VariableTrack {
+    fn subject(&self, tool: &str, args: &Value) -> Option<super::Subject> {
+        if !matches!(tool, "setVariable" | "deleteVariable") {
+            return None;
+        }
+        let id = args.get("variableId")?.as_str()?;
+        Some(super::Subject {
+            kind: "ESV variable".into(),
+            label: format!("variable {id}"),
+            key: json!({"variableId": id}),
+        })
+    }
+
+    async fn read(&self, ctx: &CallCtx, subject: &super::Subject) -> Result<Option<Value>, String> {
+        let id = subject
+            .key
+            .get("variableId")
+            .and_then(Value::as_str)
+            .ok_or("the subject names no variable")?;
+        // The write's token carries the update scope only; the read asks for its own.
+        match ctx
+            .send_scoped(
+                ApiRequest::get(VARIABLES).seg(id).api_version(RESOURCE_2),
+                ESV_READ,
+            )
+            .await
+        {
+            Ok(r) => Ok(Some(decode_value(r.body))),
+            Err(crate::tenant::TenantError::Status { status: 404, .. }) => Ok(None),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    fn restore(
+        &self,
+        tool: &str,
+        subject: &super::Subject,
+        before: Option<&Value>,
+        _after: Option<&Value>,
+    ) -> Result<super::Restore, String> {
+        let id = subject
+            .key
+            .get("variableId")
+            .cloned()
+            .unwrap_or(Value::Null);
+        let before = before.ok_or(
+            "the variable's state before the change was not captured (if the change created it, deleteVariable removes it)",
+        )?;
+        let note = match tool {
+            "setVariable" => "The tenant's pods must restart before they see the restored value.",
+            "deleteVariable" => "Re-created with the value, type and description it had. The tenant's pods must restart before they see it.",
+            _ => return Err(format!("{tool} cannot be undone here")),
+        };
+        Ok(super::Restore {
+            tool: "setVariable".into(),
+            arguments: set_arguments(&id, before)?,
+            note: Some(note.into()),
+        })
+    }
+}
+
+/// The `setVariable` arguments that write `state` (a variable as `getVariable` shows it)
+/// back: its decoded value as the native JSON value of its type.
+fn set_arguments(id: &Value, state: &Value) -> Result<Value, String> {
+    let kind = state
+        .get("expressionType")
+        .and_then(Value::as_str)
+        .ok_or("the variable's type was not captured")?;
+    let kind: ExpressionType = serde_json::from_value(json!(kind))
+        .map_err(|_| format!("the variable's type '{kind}' is not one setVariable writes"))?;
+    let text = match state.get("value") {
+        Some(Value::String(text)) => text.as_str(),
+        Some(_) => return Err("the variable's value was not captured as text".into()),
+        // An empty value has no `valueBase64` to decode.
+        None if state.get("valueBase64").and_then(Value::as_str) == Some("") => "",
+        None => return Err("the variable's value was not captured".into()),
+    };
+    let value = match kind {
+        ExpressionType::String | ExpressionType::List => Value::String(text.to_string()),
+        _ => serde_json::from_str(text).map_err(|e| {
+            format!(
+                "the variable's value is not the {} it is typed as ({e})",
+                kind.as_str()
+            )
+        })?,
+    };
+    value_matches_type(&value, kind).map_err(|e| e.to_string())?;
+    let mut arguments = json!({"variableId": id, "value": value, "type": kind.as_str()});
+    if let Some(d) = state.get("description").and_then(Value::as_str) {
+        arguments["description"] = json!(d);
+    }
+    Ok(arguments)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -704,5 +807,44 @@ mod tests {
             json!(["string", "array", "object", "bool", "int", "number", "list"])
         );
         assert!(tools.iter().all(|t| t.container));
+    }
+
+    #[test]
+    fn a_journaled_variable_is_written_back_as_the_native_value_of_its_type() {
+        let id = json!("esv-x");
+        let state = |ty: &str, value: &str| json!({"_id": "esv-x", "expressionType": ty, "value": value, "description": "d"});
+        for (ty, text, value) in [
+            ("string", "Example Corp", json!("Example Corp")),
+            ("list", "a,b", json!("a,b")),
+            ("int", "5", json!(5)),
+            ("number", "2.5", json!(2.5)),
+            ("bool", "false", json!(false)),
+            ("array", r#"["x","y"]"#, json!(["x", "y"])),
+            ("object", r#"{"a":1}"#, json!({"a": 1})),
+        ] {
+            let args = set_arguments(&id, &state(ty, text)).expect(ty);
+            assert_eq!(
+                args,
+                json!({"variableId": "esv-x", "value": value, "type": ty, "description": "d"})
+            );
+            // What setVariable would store is the text the tenant held.
+            let kind: ExpressionType = serde_json::from_value(json!(ty)).expect("type");
+            assert_eq!(serialise(&args["value"], kind), text, "{ty}");
+        }
+        let empty = json!({"expressionType": "string", "valueBase64": ""});
+        assert_eq!(set_arguments(&id, &empty).expect("empty")["value"], "");
+        for (bad, why) in [
+            (state("int", "five"), "not the int"),
+            (state("bool", "1"), "value"),
+            (json!({"value": "x"}), "type was not captured"),
+            (state("secret", "x"), "not one setVariable writes"),
+            (
+                json!({"expressionType": "string"}),
+                "value was not captured",
+            ),
+        ] {
+            let e = set_arguments(&id, &bad).expect_err("refused");
+            assert!(e.contains(why), "{e}");
+        }
     }
 }

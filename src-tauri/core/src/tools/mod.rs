@@ -494,12 +494,18 @@ impl Registry {
             "themes",
             track::attach(themes::tools(), Arc::new(themes::ThemeTrack)),
         ));
-        tools.extend(family("esv", esv::tools()));
+        tools.extend(family(
+            "esv",
+            track::attach(esv::tools(), Arc::new(esv::VariableTrack)),
+        ));
         tools.extend(family("features", features::tools()));
         // AM journeys, nodes and scripts: one family in the reference, registered in the
         // code-unit order of its export names (`<name>Tool`).
         let mut am = family("journeys", journeys::tools());
-        am.extend(family("scripts", scripts::tools()));
+        am.extend(family(
+            "scripts",
+            track::attach(scripts::tools(), Arc::new(scripts::ScriptTrack)),
+        ));
         am.sort_by_key(|t| format!("{}Tool", t.name));
         tools.extend(am);
         tools.extend(family("applications", applications::tools()));

@@ -428,6 +428,112 @@ async fn update_script(ctx: CallCtx, a: UpdateArgs) -> Result<String, String> {
     Ok(written(&r, "updated", fallback))
 }
 
+// ---------------------------------------------------------------------------------------
+// Tracking (change journal, current state on approval cards, revert)
+
+/// An AM script, by realm and id. Its state is AM's record with the source decoded, as
+/// `getAMScript` shows it: the journal keeps the source (the activity log shows only its
+/// length and hash), so a change can be put back.
+pub(super) struct ScriptTrack;
+
+#[async_trait::async_trait]
+impl super::Track for ScriptTrack {
+    fn subject(&self, tool: &str, args: &Value) -> Option<super::Subject> {
+        let changes_something = ["name", "description", "script"]
+            .iter()
+            .any(|k| args.get(*k).is_some_and(|v| !v.is_null()));
+        // An update naming no field is refused by the tool before it sends anything: there
+        // is nothing to read for it either.
+        if !(tool == "deleteScript" || tool == "updateScript" && changes_something) {
+            return None;
+        }
+        let realm = args.get("realm")?.as_str()?;
+        let id = args.get("scriptId")?.as_str()?;
+        Some(super::Subject {
+            kind: "AM script".into(),
+            label: format!("{realm} script {id}"),
+            key: json!({"realm": realm, "scriptId": id}),
+        })
+    }
+
+    async fn read(&self, ctx: &CallCtx, subject: &super::Subject) -> Result<Option<Value>, String> {
+        let realm = subject
+            .key
+            .get("realm")
+            .and_then(|r| serde_json::from_value::<Realm>(r.clone()).ok())
+            .ok_or("the script's realm is not alpha or bravo")?;
+        let id = subject
+            .key
+            .get("scriptId")
+            .and_then(Value::as_str)
+            .ok_or("the subject names no script")?;
+        match ctx
+            .send(v2(script_request(ApiRequest::get, realm, id)))
+            .await
+        {
+            Ok(r) => Ok(Some(decode_script(r.body))),
+            Err(crate::tenant::TenantError::Status { status: 404, .. }) => Ok(None),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    fn restore(
+        &self,
+        tool: &str,
+        subject: &super::Subject,
+        before: Option<&Value>,
+        _after: Option<&Value>,
+    ) -> Result<super::Restore, String> {
+        let before = before
+            .and_then(Value::as_object)
+            .ok_or("the script's state before the change was not captured")?;
+        let text = |k: &str| before.get(k).and_then(Value::as_str);
+        let name = text("name").ok_or("the script's name was not captured")?;
+        let source = text("script").ok_or("the script's source was not captured")?;
+        if decode_source(source).is_some() {
+            // The read decodes every source that is base64 of UTF-8 text, so this one is
+            // still encoded (AM held something else): writing it back would encode it twice.
+            return Err("the script's source was not captured as text".into());
+        }
+        let description = text("description").unwrap_or("");
+        let realm = subject.key.get("realm").cloned().unwrap_or(Value::Null);
+        match tool {
+            "updateScript" => Ok(super::Restore {
+                tool: "updateScript".into(),
+                arguments: json!({
+                    "realm": realm,
+                    "scriptId": subject.key.get("scriptId").cloned().unwrap_or(Value::Null),
+                    "name": name,
+                    "description": description,
+                    "script": source,
+                }),
+                note: None,
+            }),
+            "deleteScript" => {
+                // createScript makes next-generation Scripted Decision Node scripts only.
+                let context = text("context").unwrap_or("");
+                let version = before.get("evaluatorVersion").map(|v| match v {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                });
+                if context != DECISION_NODE || version.as_deref() != Some("2.0") {
+                    return Err(format!(
+                        "createScript makes only next-generation Scripted Decision Node scripts; this was a {} script (evaluator version {})",
+                        if context.is_empty() { "context-less" } else { context },
+                        version.as_deref().unwrap_or("unknown"),
+                    ));
+                }
+                Ok(super::Restore {
+                    tool: "createScript".into(),
+                    arguments: json!({"realm": realm, "name": name, "description": description, "script": source}),
+                    note: Some("Re-created with a new id: journey nodes that named the old id must be pointed at the new one (updateJourneyNode).".into()),
+                })
+            }
+            _ => Err(format!("{tool} cannot be undone here")),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
