@@ -235,6 +235,31 @@ def test_ask_mode_an_approval_through_elicitation_sends_exactly_one_delete(tenan
     assert finished[0]["outcome"] == "ok"
 
 
+def test_ask_mode_the_question_says_field_by_field_what_will_change(tenant, tmp_path):
+    env = guarded_env(tenant, tmp_path, AIC_MODE="ask")
+    asked = []
+
+    async def approve(_ctx, params):
+        asked.append(params)
+        return types.ElicitResult(action="accept", content={"approve": True})
+
+    async def body(s: ClientSession):
+        r = await s.call_tool(
+            "patchManagedObject",
+            {**DELETE_BJENSEN, "revision": "*",
+             "operations": [{"operation": "replace", "field": "/mail", "value": "changed@example.com"}]},
+        )
+        assert not r.is_error, text_of(r)
+
+    run_session(tmp_path, env, body, elicit=approve)
+    message = asked[0].message
+    changes = message.split("What will change:\n", 1)[1].split("\nAs it is now:", 1)[0]
+    lines = [line.strip() for line in changes.splitlines()]
+    mail = [line for line in lines if line.startswith("/mail: ")]
+    assert len(mail) == 1 and mail[0].endswith(' → "changed@example.com"'), message
+    assert writes(tenant) == [("PATCH", USER_PATH)]
+
+
 def test_ask_mode_unticked_declined_or_dismissed_sends_nothing(tenant, tmp_path):
     env = guarded_env(tenant, tmp_path, AIC_MODE="ask")
     answers = [

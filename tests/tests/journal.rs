@@ -401,3 +401,84 @@ async fn a_script_update_is_reverted_and_a_deleted_script_re_created_or_refused_
     };
     assert!(why.contains("evaluator version 1.0"), "{why}");
 }
+
+#[tokio::test]
+async fn a_card_shows_what_will_change_field_by_field_and_the_call_leaves_exactly_that() {
+    let queue = Approvals::new();
+    let env = guarded_env(
+        Rules {
+            mode: Mode::Ask,
+            approval_timeout: Duration::from_secs(60),
+            ..Rules::default()
+        },
+        Some(queue.clone()),
+    )
+    .await;
+    let (res, card) = tokio::join!(
+        env.call(
+            "patchManagedObject",
+            json!({"objectType": "alpha_user", "objectId": BJENSEN, "revision": "*",
+                   "operations": [{"operation": "replace", "field": "/mail", "value": "new@example.com"},
+                                  {"operation": "replace", "field": "/password", "value": "S3cret-Passw0rd!"}]}),
+        ),
+        answer_next(&queue, Answer::Approve)
+    );
+    assert!(!res.0, "{}", res.1);
+    let change: Vec<Value> = card
+        .changes
+        .iter()
+        .map(|c| serde_json::to_value(c).expect("json"))
+        .collect();
+    let mail = change
+        .iter()
+        .find(|c| c["path"] == "/mail")
+        .unwrap_or_else(|| panic!("{change:?}"));
+    assert_eq!(mail["kind"], "changed");
+    assert_eq!(mail["after"], "new@example.com");
+    // The new password is on the card only as a masked field.
+    let card_json = serde_json::to_string(&card).expect("json");
+    assert!(!card_json.contains("S3cret-Passw0rd!"), "{card_json}");
+    // What the card said would change is what changed.
+    let journaled = changes(&env).remove(0);
+    let after = journaled.after.expect("after");
+    assert_eq!(
+        after["mail"],
+        card.proposed.as_ref().expect("proposed")["mail"]
+    );
+
+    // A variable set without a description clears it: the card says so before it happens.
+    let (res, card) = tokio::join!(
+        env.call(
+            "setVariable",
+            json!({"variableId": "esv-max-sessions", "type": "int", "value": 7}),
+        ),
+        answer_next(&queue, Answer::Approve)
+    );
+    assert!(!res.0, "{}", res.1);
+    let paths: Vec<(&str, Option<&Value>)> = card
+        .changes
+        .iter()
+        .map(|c| (c.path.as_str(), c.after.as_ref()))
+        .collect();
+    assert!(
+        paths.contains(&("/description", Some(&json!("")))),
+        "{paths:?}"
+    );
+    assert!(paths.contains(&("/value", Some(&json!("7")))), "{paths:?}");
+    let after = variable(&env, "esv-max-sessions").await;
+    assert_eq!(after["description"], "");
+    assert_eq!(after["value"], "7");
+
+    // A change the tool cannot work out exactly shows the state now and no diff.
+    let (res, card) = tokio::join!(
+        env.call(
+            "patchManagedObject",
+            json!({"objectType": "alpha_user", "objectId": BJENSEN, "revision": "*",
+                   "operations": [{"operation": "copy", "from": "/mail", "field": "/frUnindexedString1"}]}),
+        ),
+        answer_next(&queue, Answer::Deny)
+    );
+    assert!(res.0);
+    assert!(card.current.is_some());
+    assert!(card.proposed.is_none() && card.changes.is_empty());
+}

@@ -40,6 +40,10 @@ pub struct ApprovalRequest {
     /// That object as it is now (secrets masked), read with the call's own token: what a
     /// delete removes, what an update changes.
     pub current: Option<Value>,
+    /// The state the call would leave (secrets masked), when the tool can tell it.
+    pub proposed: Option<Value>,
+    /// `current` against `proposed`, field by field (empty when either is unknown).
+    pub changes: Vec<crate::diff::FieldChange>,
     pub asked_at: String,
     /// Unix milliseconds after which the call is denied.
     pub expires_at_ms: i64,
@@ -104,9 +108,19 @@ pub struct Question {
     pub arguments: Value,
     pub subject: Option<String>,
     pub current: Option<Value>,
+    /// The state the call would leave (see [`ApprovalRequest::proposed`]).
+    pub proposed: Option<Value>,
 }
 
 impl Question {
+    /// What the call would change: the object now against the state it would leave.
+    pub fn changes(&self) -> Vec<crate::diff::FieldChange> {
+        match (&self.current, &self.proposed) {
+            (Some(now), Some(then)) => crate::diff::diff(now, then),
+            _ => Vec::new(),
+        }
+    }
+
     /// "Claude Code wants to delete managed object alpha_user bjensen".
     pub fn summary(&self) -> String {
         let who = self.client.as_deref().unwrap_or("An assistant");
@@ -237,8 +251,10 @@ impl Approvals {
         inner.next_id += 1;
         let id = inner.next_id;
         let wait_ms = i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX);
+        let changes = q.changes();
         let request = ApprovalRequest {
             id,
+            changes,
             call_id: q.call_id,
             summary: q.summary(),
             client: q.client,
@@ -250,6 +266,7 @@ impl Approvals {
             arguments: q.masked_arguments,
             subject: q.subject,
             current: q.current,
+            proposed: q.proposed,
             asked_at: crate::activity::now_rfc3339(),
             expires_at_ms: self.clock.now_ms().saturating_add(wait_ms),
         };
@@ -355,6 +372,7 @@ mod tests {
             arguments: json!({"objectType": "alpha_user", "objectId": "bjensen"}),
             subject: None,
             current: None,
+            proposed: None,
         }
     }
 

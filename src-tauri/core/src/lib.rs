@@ -15,6 +15,7 @@ pub mod clock;
 pub mod config;
 #[cfg(feature = "demo")]
 pub mod demo;
+pub mod diff;
 pub mod export;
 pub mod host;
 pub mod journal;

@@ -317,8 +317,17 @@ impl McpService {
                                     None => None,
                                 };
                                 if let Some(args) = asked {
-                                    let label = tracked.as_ref().map(|(_, s)| s.label.clone());
-                                    self.approve(call_id, def, &caller, args, label, before.clone()).await?;
+                                    let shown = Shown {
+                                        subject: tracked.as_ref().map(|(_, s)| s.label.clone()),
+                                        proposed: match (&tracked, &before) {
+                                            (Some((t, _)), Some(now)) => t
+                                                .preview(def.name, &args, now)
+                                                .map(|p| mask_arguments(&p, Masking::default())),
+                                            _ => None,
+                                        },
+                                        current: before.clone(),
+                                    };
+                                    self.approve(call_id, def, &caller, args, shown).await?;
                                 }
                                 match body.await {
                                     Ok(text) => {
@@ -380,8 +389,7 @@ impl McpService {
         def: &ToolDef,
         caller: &Caller,
         arguments: Value,
-        subject: Option<String>,
-        current: Option<Value>,
+        shown: Shown,
     ) -> Result<(), String> {
         let timeout = self.guard.policy.rules().approval_timeout;
         let question = Question {
@@ -393,8 +401,9 @@ impl McpService {
             destructive: policy::is_destructive(def.hints),
             masked_arguments: mask_arguments(&arguments, def.masking()),
             arguments,
-            subject,
-            current,
+            subject: shown.subject,
+            current: shown.current,
+            proposed: shown.proposed,
         };
         let verdict = match (&self.guard.approvals, &caller.confirm) {
             (Some(queue), _) => match queue.enqueue(question, timeout) {
@@ -450,6 +459,16 @@ impl McpService {
         self.guard_step(call_id, def.name, step, by, None, Some(&text));
         Err(text)
     }
+}
+
+/// What an approval shows of the object a call addresses (secrets masked).
+struct Shown {
+    /// How the window names it.
+    subject: Option<String>,
+    /// As it is now.
+    current: Option<Value>,
+    /// As the call would leave it, where the tool can tell.
+    proposed: Option<Value>,
 }
 
 /// The state of what a write addresses, secrets masked; `None` when it does not exist or
@@ -552,6 +571,9 @@ fn not_undoable(tool: &str) -> String {
     }
 }
 
+/// How much of a value one line of a confirmation prompt's "What will change" shows.
+const CHANGE_LINE_CHARS: usize = 200;
+
 const DECLINED_IN_APP: &str =
     "The admin declined this change in AIC MCP Desktop. Nothing was sent to the tenant.";
 const DECLINED_IN_CLIENT: &str =
@@ -650,12 +672,18 @@ impl Confirm for ElicitationPrompt {
             return Verdict::Unavailable(NO_ELICITATION.to_string());
         }
         let args = serde_json::to_string_pretty(&q.masked_arguments).unwrap_or_default();
+        let changes = crate::diff::lines(&q.changes(), CHANGE_LINE_CHARS);
         let message = format!(
-            "{}.\nTenant: {}\nTool: {} ({})\nArguments:\n{args}{}\n\nApprove this change to the tenant?",
+            "{}.\nTenant: {}\nTool: {} ({})\nArguments:\n{args}{}{}\n\nApprove this change to the tenant?",
             q.summary(),
             q.tenant,
             q.title,
             q.tool,
+            if changes.is_empty() {
+                String::new()
+            } else {
+                format!("\nWhat will change:\n  {}", changes.join("\n  "))
+            },
             q.current
                 .as_ref()
                 .map(|c| format!(

@@ -570,6 +570,26 @@ impl super::Track for VariableTrack {
         }
     }
 
+    fn preview(&self, tool: &str, args: &Value, now: &Value) -> Option<Value> {
+        if tool != "setVariable" {
+            return None;
+        }
+        let kind: ExpressionType = serde_json::from_value(args.get("type")?.clone()).ok()?;
+        let value = serialise(args.get("value")?, kind);
+        let mut then = now.as_object()?.clone();
+        then.shift_remove("valueBase64");
+        // As set_variable writes it: no description clears the description.
+        let description = args
+            .get("description")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        then.insert("description".into(), json!(description));
+        then.insert("expressionType".into(), json!(kind.as_str()));
+        then.shift_remove("value");
+        then.insert("value".into(), Value::String(value));
+        Some(Value::Object(then))
+    }
+
     fn restore(
         &self,
         tool: &str,

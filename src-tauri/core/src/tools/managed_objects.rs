@@ -950,6 +950,17 @@ impl super::Track for ObjectTrack {
         }
     }
 
+    fn preview(&self, tool: &str, args: &Value, now: &Value) -> Option<Value> {
+        if tool != "patchManagedObject" {
+            return None;
+        }
+        let mut then = now.clone();
+        for op in args.get("operations")?.as_array()? {
+            preview_operation(&mut then, op)?;
+        }
+        Some(then)
+    }
+
     fn restore(
         &self,
         tool: &str,
@@ -1017,9 +1028,78 @@ impl super::Track for ObjectTrack {
     }
 }
 
+/// Applies one patch operation to `doc` for a preview, where its effect is certain: `add`
+/// or `replace` with a value, and `remove` without one, on a field whose containers are
+/// objects and whose value is not a list (a list's `add` appends, its `remove` with a
+/// value removes matching elements; those, `move`, `copy` and `test` are not worked out:
+/// `None`).
+fn preview_operation(doc: &mut Value, op: &Value) -> Option<()> {
+    let field = op.get("field")?.as_str()?;
+    let segments: Vec<String> = field
+        .strip_prefix('/')
+        .unwrap_or(field)
+        .split('/')
+        .map(|s| s.replace("~1", "/").replace("~0", "~"))
+        .collect();
+    let (last, parents) = segments.split_last()?;
+    let mut cur = doc;
+    for seg in parents {
+        cur = cur
+            .as_object_mut()?
+            .entry(seg.clone())
+            .or_insert_with(|| Value::Object(Map::new()));
+    }
+    let container = cur.as_object_mut()?;
+    if last.is_empty() || container.get(last).is_some_and(Value::is_array) {
+        return None;
+    }
+    match (op.get("operation")?.as_str()?, op.get("value")) {
+        ("add" | "replace", Some(v)) if !v.is_array() => {
+            container.insert(last.clone(), v.clone());
+        }
+        ("remove", None) | ("replace", None) => {
+            container.shift_remove(last);
+        }
+        _ => return None,
+    }
+    Some(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_patch_preview_is_worked_out_only_where_its_effect_is_certain() {
+        use crate::tools::Track as _;
+        let now = json!({"_id": "u", "mail": "a@example.com", "name": {"given": "Bo"}, "roles": ["r"], "tmp": 1});
+        let preview = |ops: Value| {
+            ObjectTrack.preview("patchManagedObject", &json!({"operations": ops}), &now)
+        };
+        assert_eq!(
+            preview(json!([
+                {"operation": "replace", "field": "/mail", "value": "b@example.com"},
+                {"operation": "add", "field": "name/family", "value": "Jensen"},
+                {"operation": "remove", "field": "/tmp"},
+                {"operation": "add", "field": "/new/deep", "value": true},
+            ])),
+            Some(
+                json!({"_id": "u", "mail": "b@example.com", "name": {"given": "Bo", "family": "Jensen"},
+                        "roles": ["r"], "new": {"deep": true}})
+            )
+        );
+        for uncertain in [
+            json!([{"operation": "add", "field": "/roles", "value": "s"}]),
+            json!([{"operation": "remove", "field": "/roles", "value": "r"}]),
+            json!([{"operation": "add", "field": "/x", "value": [1]}]),
+            json!([{"operation": "test", "field": "/tmp", "value": 1}]),
+            json!([{"operation": "move", "from": "/mail", "field": "/m"}]),
+            json!([{"operation": "replace", "field": "/roles/0", "value": "s"}]),
+            json!([{"operation": "replace", "field": "/mail/x", "value": "s"}]),
+        ] {
+            assert_eq!(preview(uncertain.clone()), None, "{uncertain}");
+        }
+    }
 
     #[test]
     fn relationship_detection_is_recursive() {

@@ -157,6 +157,12 @@ pub trait Track: Send + Sync {
     fn subject(&self, tool: &str, args: &Value) -> Option<Subject>;
     /// Its state now, with the call's own token; `Ok(None)` when it does not exist.
     async fn read(&self, ctx: &CallCtx, subject: &Subject) -> Result<Option<Value>, String>;
+    /// The state a call of `tool` with `args` would leave, worked out from the state
+    /// `now` (for the approval card's diff); `None` when it cannot be told exactly (the
+    /// card then shows the state now and the arguments). Never sends anything.
+    fn preview(&self, _tool: &str, _args: &Value, _now: &Value) -> Option<Value> {
+        None
+    }
     /// The call that undoes `tool`'s change: back to `before` (an update's revert, a
     /// delete's re-create). `after` is the state the change left (its revision, if any).
     /// `Err` says why it cannot be undone.

@@ -477,6 +477,19 @@ impl super::Track for ScriptTrack {
         }
     }
 
+    fn preview(&self, tool: &str, args: &Value, now: &Value) -> Option<Value> {
+        if tool != "updateScript" {
+            return None;
+        }
+        let mut then = now.as_object()?.clone();
+        for k in ["name", "description", "script"] {
+            if let Some(v) = args.get(k).filter(|v| v.is_string()) {
+                then.insert(k.into(), v.clone());
+            }
+        }
+        Some(Value::Object(then))
+    }
+
     fn restore(
         &self,
         tool: &str,

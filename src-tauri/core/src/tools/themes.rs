@@ -544,6 +544,18 @@ impl super::Track for ThemeTrack {
         Ok(by("id").or_else(|| by("theme")).map(|i| themes[i].clone()))
     }
 
+    fn preview(&self, tool: &str, args: &Value, now: &Value) -> Option<Value> {
+        if tool != "updateTheme" {
+            return None;
+        }
+        // As update_theme merges: a shallow, top-level replace.
+        let mut then = now.as_object()?.clone();
+        for (k, v) in args.get("themeUpdates")?.as_object()? {
+            then.insert(k.clone(), v.clone());
+        }
+        Some(Value::Object(then))
+    }
+
     fn restore(
         &self,
         tool: &str,
