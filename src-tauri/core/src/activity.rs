@@ -433,7 +433,6 @@ const SECRET_FRAGMENTS: &[&str] = &[
     "password",
     "passwd",
     "secret",
-    "token",
     "credential",
     "apikey",
     "api_key",
@@ -445,6 +444,39 @@ const SECRET_FRAGMENTS: &[&str] = &[
     "accesskey",
     "sharedkey",
 ];
+
+/// Words that, right after a word naming a token, make the key a setting about tokens
+/// rather than a token (`accessTokenLifetime`, `idTokenSignedResponseAlg`,
+/// `tokenEndpointAuthMethod`); a token's own value (`accessToken`, `tokenId`, `id_token`)
+/// stays masked.
+const TOKEN_SETTING_WORDS: &[&str] = &[
+    "lifetime",
+    "lifetimes",
+    "encryption",
+    "signed",
+    "signing",
+    "endpoint",
+    "introspection",
+    "modification",
+    "enabled",
+    "exchange",
+    "type",
+    "types",
+    "format",
+    "ttl",
+    "expiry",
+    "expiration",
+    "length",
+    "url",
+    "uri",
+];
+
+/// Whether a word of a key names a token: `token`, `tokens`, or a word ending in them when
+/// the key is written in one run of lower case (`accesstoken`).
+fn is_token_word(word: &str) -> bool {
+    let w = word.to_ascii_lowercase();
+    w.ends_with("token") || w.ends_with("tokens")
+}
 
 /// Words that name a secret as a whole word of a key (`pin`, `userPin`, `pin_code`), but
 /// not inside another word (`mapping`, `spinner`).
@@ -486,7 +518,18 @@ fn is_secret_key(key: &str) -> bool {
         if SECRET_WORDS.iter().any(|s| word.eq_ignore_ascii_case(s)) {
             return true;
         }
+        if last.is_some_and(is_token_word)
+            && !TOKEN_SETTING_WORDS
+                .iter()
+                .any(|s| word.eq_ignore_ascii_case(s))
+        {
+            return true;
+        }
         last = Some(word);
+    }
+    // A token word last, or one somewhere inside a word (`mytokenvalue`).
+    if last.is_some_and(is_token_word) || (k.contains("token") && !words(key).any(is_token_word)) {
+        return true;
     }
     last.is_some_and(|w| SECRET_LAST_WORDS.iter().any(|s| w.eq_ignore_ascii_case(s)))
 }
@@ -665,6 +708,17 @@ fn is_script_object(map: &Map<String, Value>) -> bool {
 /// secret, the `source` of IDM script objects (length and hash instead), and what the tool
 /// declares in `masking`: top-level sensitive arguments, script sources (length and hash
 /// instead) and `format: password` fields.
+/// Whether `v` holds nothing but `true`, `false` and `null` (a setting about a secret,
+/// such as a theme's `"password": {"enabled": true}`): there is no secret in it to mask.
+fn only_flags(v: &Value) -> bool {
+    match v {
+        Value::Bool(_) | Value::Null => true,
+        Value::Array(items) => items.iter().all(only_flags),
+        Value::Object(map) => map.values().all(only_flags),
+        _ => false,
+    }
+}
+
 pub fn mask_arguments(args: &Value, masking: Masking<'_>) -> Value {
     fn walk(v: &Value, in_kba: bool) -> Value {
         match v {
@@ -685,7 +739,7 @@ pub fn mask_arguments(args: &Value, masking: Masking<'_>) -> Value {
                             let masked = is_secret_key(k)
                                 || (in_kba && k.eq_ignore_ascii_case("answer"))
                                 || (field_is_secret && k == "value");
-                            let v = if masked && !v.is_null() {
+                            let v = if masked && !only_flags(v) {
                                 Value::String(MASK.into())
                             } else if let (true, "source", Value::String(source)) =
                                 (script, k.as_str(), v)
@@ -857,6 +911,59 @@ mod tests {
 
     fn masked(args: Value) -> String {
         mask_arguments(&args, Masking::default()).to_string()
+    }
+
+    #[test]
+    fn a_token_is_masked_and_a_setting_about_tokens_is_not() {
+        for secret in [
+            "accessToken",
+            "refresh_token",
+            "id_token",
+            "tokenId",
+            "token",
+            "tokens",
+            "x-access-token",
+            "accessTokenValue",
+            "ssoToken",
+            "accesstoken",
+            "mytokenvalue",
+            "/accessToken",
+            "updateAccessToken",
+        ] {
+            assert!(is_secret_key(secret), "{secret}");
+        }
+        for setting in [
+            "accessTokenLifetime",
+            "refreshTokenLifetime",
+            "jwtTokenLifetime",
+            "idTokenSignedResponseAlg",
+            "idTokenEncryptionEnabled",
+            "idTokenEncryptionMethod",
+            "tokenEndpointAuthMethod",
+            "tokenIntrospectionResponseFormat",
+            "accessTokenModificationPluginType",
+            "statelessTokensEnabled",
+            "tokenType",
+            "/accessTokenLifetime",
+        ] {
+            assert!(!is_secret_key(setting), "{setting}");
+        }
+    }
+
+    #[test]
+    fn settings_about_a_secret_that_hold_only_flags_are_not_masked() {
+        let v = mask_arguments(
+            &json!({"accountPageSections": {"password": {"enabled": true}, "social": {"enabled": false}},
+                    "clientSecretRequired": false, "passwordReset": null, "userpassword": "x",
+                    "token": {"enabled": true, "value": "t"}, "apiKeys": [true, "k"]}),
+            Masking::default(),
+        );
+        assert_eq!(
+            v,
+            json!({"accountPageSections": {"password": {"enabled": true}, "social": {"enabled": false}},
+                   "clientSecretRequired": false, "passwordReset": null, "userpassword": MASK,
+                   "token": MASK, "apiKeys": MASK})
+        );
     }
 
     #[test]
