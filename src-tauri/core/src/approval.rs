@@ -142,7 +142,11 @@ fn addressed(args: &Value) -> String {
     map.iter()
         .filter(|(k, _)| {
             let k = k.to_ascii_lowercase();
-            k.ends_with("id") || k.ends_with("name") || k.ends_with("type") || k == "realm"
+            k.ends_with("id")
+                || k.ends_with("name")
+                || k.ends_with("type")
+                || k.ends_with("identifier")
+                || k == "realm"
         })
         .filter_map(|(_, v)| v.as_str())
         .filter(|v| !v.is_empty() && v.len() <= 80 && !v.contains('\n') && *v != "********")
