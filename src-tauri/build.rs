@@ -2,7 +2,7 @@
 //! capabilities under src-tauri/capabilities.
 
 /// The IPC commands (src-tauri/src/commands.rs); the capability allows exactly these.
-const COMMANDS: [&str; 20] = [
+const COMMANDS: [&str; 21] = [
     "status",
     "login",
     "cancel_login",
@@ -23,6 +23,7 @@ const COMMANDS: [&str; 20] = [
     "end_lift",
     "changes",
     "revert_change",
+    "export_changes",
 ];
 
 fn main() {

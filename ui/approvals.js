@@ -4,7 +4,7 @@
 // arguments it shows, so an answer can only approve exactly what was on screen.
 
 import * as ipc from "./ipc.js";
-import { $, el, errorMessage, show } from "./util.js";
+import { $, el, errorMessage, fieldDiff, show } from "./util.js";
 
 let cards = [];
 const busy = new Set(); // ids being answered
@@ -58,14 +58,18 @@ function cardNode(card) {
       el("dt", { text: "Tool" }),
       el("dd", {}, el("strong", { text: card.title }), el("span", { class: "muted", text: ` (${card.tool})` }), card.destructive ? el("span", { class: "badge destructive", text: "Destructive" }) : ""),
     ),
-    el("h3", { text: "Arguments" }),
-    el("pre", { class: "json selectable approval-args", text: JSON.stringify(card.arguments, null, 2) }),
   );
+  // What will change comes first: it is what the admin decides on.
+  const changes = Array.isArray(card.changes) ? card.changes : [];
+  if (changes.length) {
+    node.append(el("h3", { text: "What will change" }), el("div", { class: "approval-diff" }, fieldDiff(changes)));
+  }
+  node.append(el("h3", { text: "Arguments" }), el("pre", { class: "json selectable approval-args", text: JSON.stringify(card.arguments, null, 2) }));
   if (card.current) {
-    node.append(
-      el("h3", { text: card.destructive ? "What will be removed or changed (as it is now)" : "As it is now" }),
-      el("pre", { class: "json selectable approval-current", text: JSON.stringify(card.current, null, 2) }),
-    );
+    const now = el("pre", { class: "json selectable approval-current", text: JSON.stringify(card.current, null, 2) });
+    const title = card.destructive && !changes.length ? "What will be removed or changed (as it is now)" : "As it is now";
+    // With a diff, the whole object is one click away; without, it is what the admin reads.
+    node.append(changes.length ? el("details", { class: "approval-now" }, el("summary", { text: title }), now) : el("h3", { text: title }), changes.length ? "" : now);
   }
   const err = errors.get(card.id);
   if (err) node.append(el("div", { class: "banner error", text: err }));

@@ -2,7 +2,7 @@
 // object before and after, and Revert where the journal can undo it.
 
 import * as ipc from "./ipc.js";
-import { $, clock, el, errorMessage, parseTime, setBanner, show } from "./util.js";
+import { $, clock, count, el, errorMessage, fieldDiff, parseTime, setBanner, show } from "./util.js";
 
 let list = [];
 let selected = null;
@@ -43,6 +43,9 @@ function select(c) {
   show(b, possible);
   b.textContent = possible && c.undo.action === "re-create" ? "Re-create" : "Revert";
   b.disabled = false;
+  const diff = Array.isArray(c.diff) ? c.diff : [];
+  show($("change-diff-box"), diff.length > 0);
+  $("change-diff").replaceChildren(...(diff.length ? [fieldDiff(diff)] : []));
   $("change-before").textContent = pretty(c.before);
   $("change-after").textContent = pretty(c.after);
   $("change-args").textContent = pretty(c.arguments);
@@ -79,6 +82,22 @@ async function revert() {
   }
 }
 
+async function exportJournal() {
+  const b = $("changes-export");
+  b.disabled = true;
+  setBanner($("changes-error"), "");
+  try {
+    const res = await ipc.exportChanges();
+    const banner = $("changes-result");
+    banner.replaceChildren(`Exported ${count(res.count)} ${res.count === 1 ? "change" : "changes"} to `, el("code", { class: "selectable", text: res.path }));
+    show(banner, true);
+  } catch (e) {
+    setBanner($("changes-error"), `Export failed: ${errorMessage(e)}`);
+  } finally {
+    b.disabled = false;
+  }
+}
+
 export function changesShown() {
   load();
 }
@@ -86,4 +105,5 @@ export function changesShown() {
 export async function initChanges() {
   $("changes-refresh").addEventListener("click", load);
   $("change-revert").addEventListener("click", revert);
+  $("changes-export").addEventListener("click", exportJournal);
 }

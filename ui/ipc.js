@@ -65,6 +65,7 @@ export const liftReadOnly = (request) => invoke("lift_read_only", { request });
 export const endLift = () => invoke("end_lift");
 export const changes = (limit = 1000) => invoke("changes", { limit });
 export const revertChange = (id) => invoke("revert_change", { id });
+export const exportChanges = () => invoke("export_changes");
 
 // ---- events ----
 export const onStatus = (cb) => listen("status", cb);

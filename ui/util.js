@@ -136,3 +136,26 @@ export async function copyWithFeedback(button, text) {
     }, 1500),
   );
 }
+
+const shownValue = (v) => (typeof v === "string" ? JSON.stringify(v) : JSON.stringify(v, null, 2));
+
+/**
+ * A field-by-field diff (the core's list of {path, kind: added|removed|changed, before,
+ * after}) as a table: field, before, after. Values go in as text.
+ */
+export function fieldDiff(changes) {
+  const value = (c, side) => {
+    const absent = (side === "before" && c.kind === "added") || (side === "after" && c.kind === "removed");
+    return el("td", { class: `diff-${side}` }, absent ? el("span", { class: "muted", text: "(none)" }) : el("code", { class: "selectable", text: shownValue(c[side]) }));
+  };
+  return el(
+    "table",
+    { class: "field-diff" },
+    el("thead", {}, el("tr", {}, el("th", { text: "Field" }), el("th", { text: "Before" }), el("th", { text: "After" }))),
+    el(
+      "tbody",
+      {},
+      ...changes.map((c) => el("tr", { dataset: { kind: c.kind, path: c.path } }, el("td", {}, el("code", { class: "selectable", text: c.path })), value(c, "before"), value(c, "after"))),
+    ),
+  );
+}

@@ -8,7 +8,7 @@ use aic_mcp_core::activity::ActivityPage;
 use aic_mcp_core::approval::{Answer, AnswerError, ApprovalRequest};
 use aic_mcp_core::assistants::{ApplyResult, AssistantView, Assistants, ClientId, Preview};
 use aic_mcp_core::host::{HostStatus, LiftRequest, Supervisor};
-use aic_mcp_core::journal::Change;
+use aic_mcp_core::journal::Listed;
 use aic_mcp_core::policy;
 use aic_mcp_core::settings::Settings;
 use serde::Serialize;
@@ -214,10 +214,24 @@ pub async fn end_lift(host: Host<'_>) -> UiResult<()> {
 
 /// The newest journaled changes, newest first.
 #[tauri::command]
-pub async fn changes(host: Host<'_>, limit: Option<usize>) -> UiResult<Vec<Change>> {
+pub async fn changes(host: Host<'_>, limit: Option<usize>) -> UiResult<Vec<Listed>> {
     Ok(host
         .changes(limit.unwrap_or(aic_mcp_core::journal::LIST_LIMIT))
         .await?)
+}
+
+/// Writes the whole change journal to a new private file in the Downloads folder (else the
+/// home folder).
+#[tauri::command]
+pub async fn export_changes(host: Host<'_>) -> UiResult<Exported> {
+    let dir = dirs::download_dir()
+        .or_else(dirs::home_dir)
+        .ok_or_else(|| UiError::io("no Downloads or home folder to export to"))?;
+    let (path, count) = host.export_changes(dir).await?;
+    Ok(Exported {
+        path: path.display().to_string(),
+        count,
+    })
 }
 
 /// Undoes a journaled change through an ordinary tool call (approved in ask mode,

@@ -107,6 +107,7 @@ fn main() {
             commands::end_lift,
             commands::changes,
             commands::revert_change,
+            commands::export_changes,
         ])
         .setup(move |app| {
             let handle = app.handle().clone();

@@ -84,7 +84,10 @@ class Desktop:
         self.tmp = tmp
         self.xvfb = Xvfb()
         self.socket = pathlib.Path(tempfile.mkdtemp(prefix="aic-e2e-app-")) / "run" / "mcp.sock"
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("AIC_")}
+        # Its settings, logs and journal under its own home: a session's shared XDG folders
+        # would carry one test's settings (a mode, a tenant) into the next.
+        private = ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME")
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("AIC_") and k not in private}
         home = tmp / "home"
         home.mkdir(exist_ok=True)
         self.env.update(

@@ -6,9 +6,12 @@ the tenant and the arguments; Deny gives the SDK the declined text and the simul
 no DELETE; Approve sends exactly one. Turning the mode to Read only in Settings tells the
 connected session that the tool list changed (the Changes view shows the delete with
 the user as it was), and the list it then gets is the read-only
-tools."""
+tools. An `updateTheme` shows on its card field by field what will change; approved, then
+reverted from the Changes view (the revert waits for its own approval), it leaves the
+simulator's theme as it was; the journal exports to a file."""
 
 import asyncio
+import json
 import os
 import queue
 import threading
@@ -122,8 +125,6 @@ def test_ask_mode_approval_card_deny_approve_and_read_only_from_settings(desktop
         assert '"userName": "bjensen"' in text, text
         assert d.text("nav-approvals") == "1"
         shots = os.environ.get("E2E_SCREENSHOTS")
-        if shots:
-            d.screenshot(os.path.join(shots, "approval.png"))
         card.find_element(By.CSS_SELECTOR, 'button[data-answer="deny"]').click()
         result = Session.result(pending)
         assert result.is_error and result.content[0].text == DECLINED, result
@@ -170,5 +171,95 @@ def test_ask_mode_approval_card_deny_approve_and_read_only_from_settings(desktop
         assert len(deletes(d.sim)) == 1, "still only the approved one"
         d.click("nav-status")
         d.wait_for(lambda: d.text("mode-badge") == "Read only", what="the Status view's mode")
+    finally:
+        session.close()
+
+
+def theme_of(result) -> dict:
+    assert not result.is_error, result
+    return json.loads(result.content[0].text.split("\n\nTransaction ID:")[0])
+
+
+def puts(sim) -> list:
+    return [r for r in sim.requests() if r["method"] == "PUT"]
+
+
+def test_a_theme_update_approved_then_reverted_leaves_the_theme_as_it_was(desktop):
+    d = desktop
+    d.wait_for(lambda: "127.0.0.1" in d.text("tenant"), what="the tenant in the Status view")
+    d.wait_for(lambda: d.text("mode-badge") == "Asks before changes", what=f"the default mode, Ask ({d.text('mode-badge')!r})")
+    d.click("login")
+    d.wait_for(lambda: "expires in" in d.text("expiry"), timeout=60, what="signed in")
+    d.click("nav-activity")
+    session = Session(str(d.socket), dict(d.env))
+    shots = os.environ.get("E2E_SCREENSHOTS")
+    zardoz = {"realm": "alpha", "themeIdentifier": "Zardoz"}
+    try:
+        original = theme_of(Session.result(session.submit(lambda s: s.call_tool("getTheme", zardoz))))
+        assert original["backgroundColor"] != "#0b3d2e"
+        d.sim.clear()
+        update = {**zardoz, "themeUpdates": {"backgroundColor": "#0b3d2e", "linkColor": "#e91e63"}}
+        pending = session.submit(lambda s: s.call_tool("updateTheme", update))
+        card = d.wait_for(
+            lambda: d.driver.find_element(By.CSS_SELECTOR, '.approval-card[data-tool="updateTheme"]'),
+            what="the approval card",
+        )
+        # What will change, field by field: the colour now and the colour after.
+        row = d.wait_for(
+            lambda: card.find_element(By.CSS_SELECTOR, '.field-diff tr[data-path="/backgroundColor"]'),
+            what="the backgroundColor row",
+        )
+        assert row.get_attribute("data-kind") == "changed"
+        assert original["backgroundColor"] in row.text and "#0b3d2e" in row.text, row.text
+        assert card.find_element(By.CSS_SELECTOR, '.field-diff tr[data-path="/linkColor"]')
+        assert puts(d.sim) == [], "nothing written while waiting"
+        if shots:
+            d.screenshot(os.path.join(shots, "approval.png"))
+        card.find_element(By.CSS_SELECTOR, 'button[data-answer="approve"]').click()
+        assert not Session.result(pending).is_error
+        changed = theme_of(Session.result(session.submit(lambda s: s.call_tool("getTheme", zardoz))))
+        assert changed["backgroundColor"] == "#0b3d2e"
+
+        # The Changes view: what changed, and the whole journal exported.
+        d.click("nav-changes")
+        d.click_css('.change-row[data-tool="updateTheme"]', what="the journaled update")
+        row = d.wait_for(
+            lambda: d.driver.find_element(By.CSS_SELECTOR, '#change-diff tr[data-path="/backgroundColor"]'),
+            what="the diff of the change",
+        )
+        assert "#0b3d2e" in row.text, row.text
+        assert d.text("change-undo").startswith("Revert with updateTheme."), d.text("change-undo")
+        if shots:
+            d.screenshot(os.path.join(shots, "changes.png"))
+        d.click("changes-export")
+        path = d.wait_for(lambda: d.driver.find_element(By.CSS_SELECTOR, "#changes-result code").text, what="the export path")
+        exported = [json.loads(line) for line in open(path, encoding="utf-8")]
+        assert [c["tool"] for c in exported] == ["updateTheme"], exported
+        assert oct(os.stat(path).st_mode & 0o777) == "0o600"
+
+        # Revert: its own call, which waits for approval like any other.
+        writes_before = len(puts(d.sim))
+        d.click("change-revert")
+        d.click("nav-activity")
+        revert = d.wait_for(
+            lambda: d.driver.find_element(By.CSS_SELECTOR, '.approval-card[data-tool="updateTheme"]'),
+            what="the revert's approval card",
+        )
+        assert "AIC MCP Desktop (revert)" in revert.text, revert.text
+        assert len(puts(d.sim)) == writes_before, "the revert waits too"
+        # Its arguments are the whole theme as it was, so its buttons are below the fold;
+        # what will change is on top: the two colours going back.
+        paths = [r.get_attribute("data-path") for r in revert.find_elements(By.CSS_SELECTOR, ".field-diff tbody tr")]
+        assert paths == ["/backgroundColor", "/linkColor"], paths
+        approve = revert.find_element(By.CSS_SELECTOR, 'button[data-answer="approve"]')
+        d.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", approve)
+        approve.click()
+        d.click("nav-changes")
+        d.wait_for(lambda: d.text("changes-result").startswith("Done."), what="the revert's result")
+        after = theme_of(Session.result(session.submit(lambda s: s.call_tool("getTheme", zardoz))))
+        assert after == original
+        rows = d.driver.find_elements(By.CSS_SELECTOR, ".change-row")
+        assert len(rows) == 2 and rows[0].get_attribute("data-tool") == "updateTheme"
+        assert "revert" in rows[0].text
     finally:
         session.close()

@@ -1,4 +1,4 @@
-//! Exports of what the user sees: the activity log as JSONL. An export is a new file, mode
+//! Exports of what the user sees: the activity log and the change journal as JSONL. An export is a new file, mode
 //! 0600 from the moment it exists, under a name no other file has: it never overwrites or
 //! writes through anything already there (two exports in the same second get `-2`, `-3`, …).
 
@@ -25,7 +25,7 @@ pub enum ExportError {
         #[source]
         source: io::Error,
     },
-    #[error("cannot encode the activity: {0}")]
+    #[error("cannot encode the export: {0}")]
     Encode(#[from] serde_json::Error),
     #[error("no free name for an export in {dir} ({MAX_NAMES} taken this second)")]
     NoFreeName { dir: PathBuf },
@@ -37,12 +37,34 @@ pub type Result<T, E = ExportError> = std::result::Result<T, E>;
 /// `aic-mcp-activity-<UTC yyyymmdd-hhmmss>[-n].jsonl` in `dir` (created 0700 if missing)
 /// and returns its path.
 pub fn write_activity_export(dir: &Path, events: &[serde_json::Value]) -> Result<PathBuf> {
-    write_activity_export_at(dir, events, time::OffsetDateTime::now_utc())
+    write_export_at(dir, "activity", events, time::OffsetDateTime::now_utc())
+}
+
+/// Writes journaled `changes` (as the journal holds them: secrets masked), oldest first, to
+/// a new file `aic-mcp-changes-<UTC yyyymmdd-hhmmss>[-n].jsonl` in `dir`, as
+/// [`write_activity_export`] does.
+pub fn write_changes_export<T: serde::Serialize>(dir: &Path, changes: &[T]) -> Result<PathBuf> {
+    let lines = changes
+        .iter()
+        .map(serde_json::to_value)
+        .collect::<Result<Vec<_>, _>>()?;
+    write_export_at(dir, "changes", &lines, time::OffsetDateTime::now_utc())
 }
 
 /// [`write_activity_export`] at a given time (tests).
+#[cfg(test)]
 fn write_activity_export_at(
     dir: &Path,
+    events: &[serde_json::Value],
+    now: time::OffsetDateTime,
+) -> Result<PathBuf> {
+    write_export_at(dir, "activity", events, now)
+}
+
+/// `lines` to a new private file `aic-mcp-<kind>-<stamp>[-n].jsonl` in `dir`.
+fn write_export_at(
+    dir: &Path,
+    kind: &str,
     events: &[serde_json::Value],
     now: time::OffsetDateTime,
 ) -> Result<PathBuf> {
@@ -61,8 +83,8 @@ fn write_activity_export_at(
         .unwrap_or_else(|_| now.unix_timestamp().to_string());
     for n in 1..=MAX_NAMES {
         let name = match n {
-            1 => format!("aic-mcp-activity-{stamp}.jsonl"),
-            n => format!("aic-mcp-activity-{stamp}-{n}.jsonl"),
+            1 => format!("aic-mcp-{kind}-{stamp}.jsonl"),
+            n => format!("aic-mcp-{kind}-{stamp}-{n}.jsonl"),
         };
         let path = dir.join(name);
         let mut file = match atomic::create_new(&path, 0o600) {

@@ -132,6 +132,25 @@ impl Journal {
     }
 }
 
+/// A journaled change as the window lists it: with what it did, field by field (empty
+/// for a create or a delete, whose one state the view shows whole).
+#[derive(Debug, Clone, Serialize)]
+pub struct Listed {
+    #[serde(flatten)]
+    pub change: Change,
+    pub diff: Vec<crate::diff::FieldChange>,
+}
+
+impl From<Change> for Listed {
+    fn from(change: Change) -> Self {
+        let diff = match (&change.before, &change.after) {
+            (Some(before), Some(after)) => crate::diff::diff(before, after),
+            _ => Vec::new(),
+        };
+        Self { change, diff }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

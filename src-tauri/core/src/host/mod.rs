@@ -277,6 +277,8 @@ pub enum HostError {
     Lift(#[from] LiftError),
     #[error("{0}")]
     Revert(String),
+    #[error("the change journal: {0}")]
+    Journal(String),
 }
 
 impl HostError {
@@ -293,6 +295,7 @@ impl HostError {
             Self::Bearer(_) => "KeychainUnavailable",
             Self::Lift(e) => e.code(),
             Self::Revert(_) => "RevertFailed",
+            Self::Journal(_) => "JournalUnavailable",
         }
     }
 }
@@ -509,14 +512,40 @@ impl Supervisor {
     }
 
     /// The newest journaled changes, newest first.
-    pub async fn changes(&self, limit: usize) -> Result<Vec<crate::journal::Change>, HostError> {
+    pub async fn changes(&self, limit: usize) -> Result<Vec<crate::journal::Listed>, HostError> {
         let Some(journal) = self.running()?.guard().journal.clone() else {
             return Ok(Vec::new());
         };
         tokio::task::spawn_blocking(move || journal.list(limit))
             .await
             .map_err(|e| HostError::NotReady(e.to_string()))?
-            .map_err(|e| HostError::Revert(e.to_string()))
+            .map(|list| list.into_iter().map(Into::into).collect())
+            .map_err(|e| HostError::Journal(e.to_string()))
+    }
+
+    /// Writes the whole change journal, oldest first, to a new private file in `dir`;
+    /// returns its path and how many changes it holds.
+    pub async fn export_changes(
+        &self,
+        dir: std::path::PathBuf,
+    ) -> Result<(std::path::PathBuf, usize), HostError> {
+        let journal = self
+            .running()?
+            .guard()
+            .journal
+            .clone()
+            .ok_or_else(|| HostError::Journal("this run keeps no change journal".into()))?;
+        tokio::task::spawn_blocking(move || {
+            let mut all = journal
+                .list(usize::MAX)
+                .map_err(|e| HostError::Journal(e.to_string()))?;
+            all.reverse();
+            let path = crate::export::write_changes_export(&dir, &all)
+                .map_err(|e| HostError::Journal(e.to_string()))?;
+            Ok((path, all.len()))
+        })
+        .await
+        .map_err(|e| HostError::NotReady(e.to_string()))?
     }
 
     /// Undoes a journaled change through an ordinary tool call (see [`App::revert`]).
