@@ -9,7 +9,7 @@ use aic_mcp_core::tools::{Hints, Registry};
 use aic_mcp_tests::aic_tenant_sim::{Fault, FaultKind, RecordedRequest};
 use aic_mcp_tests::assert_rejected;
 use aic_mcp_tests::{form, Env, EnvOptions};
-use aic_mcp_tests::{logged_in_env as env, tx_of};
+use aic_mcp_tests::{tx_of, wire_env as env};
 use serde_json::{json, Value};
 
 const AM: &str = "fr:am:*";

@@ -507,7 +507,13 @@ impl Registry {
         tools.extend(family("features", features::tools()));
         // AM journeys, nodes and scripts: one family in the reference, registered in the
         // code-unit order of its export names (`<name>Tool`).
-        let mut am = family("journeys", journeys::tools());
+        let mut am = family(
+            "journeys",
+            track::attach(
+                journeys::tools(),
+                Arc::new(journeys::tracking::JourneyTrack),
+            ),
+        );
         am.extend(family(
             "scripts",
             track::attach(scripts::tools(), Arc::new(scripts::ScriptTrack)),

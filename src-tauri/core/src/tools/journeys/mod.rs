@@ -12,6 +12,7 @@
 //! status rather than from substrings of the error text.
 
 mod graph;
+pub(super) mod tracking;
 
 use std::collections::HashMap;
 
@@ -631,10 +632,17 @@ impl Args for CreateJourneyArgs {
     }
 }
 
+impl CreateJourneyArgs {
+    /// Why the call is refused before any request (an invalid graph), if it is.
+    fn refusal(&self) -> Option<String> {
+        structure_errors(&self.journey_data.entry_node_id, &self.journey_data.nodes)
+    }
+}
+
 async fn create_journey(ctx: CallCtx, a: CreateJourneyArgs) -> Result<String, String> {
     let (realm, name) = (a.realm, a.journey_name.as_str());
     let data = &a.journey_data;
-    if let Some(e) = structure_errors(&data.entry_node_id, &data.nodes) {
+    if let Some(e) = a.refusal() {
         return Err(e);
     }
     let t = transform(name, &data.entry_node_id, &data.nodes);
@@ -755,28 +763,33 @@ impl UpdateJourneyArgs {
     }
 }
 
+impl UpdateJourneyArgs {
+    /// Why the call is refused before any request (nothing to update, an unpaired graph
+    /// field, an invalid graph), if it is.
+    fn refusal(&self) -> Option<String> {
+        if self.metadata().is_empty() && self.nodes.is_none() && self.entry_node_id.is_none() {
+            return Some(format!(
+                "No updates provided. Specify at least one of: {UPDATE_FIELDS}"
+            ));
+        }
+        match (&self.nodes, &self.entry_node_id) {
+            (Some(_), None) => Some("nodes was given without entryNodeId: a new graph needs both nodes and entryNodeId (the id of its first node).".into()),
+            (None, Some(_)) => Some("entryNodeId was given without nodes: the entry node can only change together with the whole graph; pass nodes (the complete graph) as well.".into()),
+            (Some(nodes), Some(entry)) => structure_errors(entry, nodes),
+            (None, None) => None,
+        }
+    }
+}
+
 async fn update_journey(ctx: CallCtx, a: UpdateJourneyArgs) -> Result<String, String> {
     let (realm, name) = (a.realm, a.journey_name.as_str());
-    let metadata = a.metadata();
-    if metadata.is_empty() && a.nodes.is_none() && a.entry_node_id.is_none() {
-        return Err(format!(
-            "No updates provided. Specify at least one of: {UPDATE_FIELDS}"
-        ));
+    if let Some(e) = a.refusal() {
+        return Err(e);
     }
+    let metadata = a.metadata();
     let graph = match (&a.nodes, &a.entry_node_id) {
-        (Some(_), None) => {
-            return Err("nodes was given without entryNodeId: a new graph needs both nodes and entryNodeId (the id of its first node).".into())
-        }
-        (None, Some(_)) => {
-            return Err("entryNodeId was given without nodes: the entry node can only change together with the whole graph; pass nodes (the complete graph) as well.".into())
-        }
-        (Some(nodes), Some(entry)) => {
-            if let Some(e) = structure_errors(entry, nodes) {
-                return Err(e);
-            }
-            Some(transform(name, entry, nodes))
-        }
-        (None, None) => None,
+        (Some(nodes), Some(entry)) => Some(transform(name, entry, nodes)),
+        _ => None,
     };
     let fail = |e: TenantError| {
         format!(
