@@ -7,7 +7,7 @@
 use aic_mcp_core::tools::{Hints, Registry};
 use aic_mcp_tests::aic_tenant_sim::{Fault, FaultKind, RecordedRequest, SimConfig};
 use aic_mcp_tests::{assert_rejected, take_call as take};
-use aic_mcp_tests::{logged_in_env as env, tx_of};
+use aic_mcp_tests::{tx_of, wire_env as env};
 use aic_mcp_tests::{Env, EnvOptions};
 use serde_json::{json, Value};
 

@@ -520,7 +520,13 @@ impl Registry {
         ));
         am.sort_by_key(|t| format!("{}Tool", t.name));
         tools.extend(am);
-        tools.extend(family("applications", applications::tools()));
+        tools.extend(family(
+            "applications",
+            track::attach(
+                applications::tools(),
+                Arc::new(applications::tracking::AppTrack),
+            ),
+        ));
         if container_mode {
             tools.retain(|t| t.container);
         }

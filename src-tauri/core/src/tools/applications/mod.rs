@@ -6,6 +6,7 @@
 //! was changed and what to do.
 
 mod shape;
+pub(super) mod tracking;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -612,33 +613,46 @@ impl Args for UpdateArgs {
     }
 }
 
+impl UpdateArgs {
+    /// The application patch operations sent, and those ignored (on ssoEntities).
+    fn operations(&self) -> (Vec<&AppOperation>, Vec<&AppOperation>) {
+        self.managed_application
+            .as_ref()
+            .map(|m| {
+                m.operations
+                    .iter()
+                    .partition(|op| !targets_sso_entities(&op.field))
+            })
+            .unwrap_or_default()
+    }
+
+    /// Why the call is refused before any request (nothing to update), if it is.
+    fn refusal(&self) -> Option<String> {
+        if self.oauth2_client.is_none() && self.managed_application.is_none() {
+            return Some(NOTHING_TO_UPDATE.into());
+        }
+        let (kept, ignored) = self.operations();
+        (self.oauth2_client.is_none() && kept.is_empty()).then(|| {
+            format!(
+                "Nothing to update: managedApplication has no operations to apply{}. Nothing was sent.",
+                if ignored.is_empty() {
+                    ""
+                } else {
+                    " (operations on ssoEntities, the link to the OAuth2 client, are ignored)"
+                }
+            )
+        })
+    }
+}
+
 async fn update_app(ctx: CallCtx, a: UpdateArgs) -> Result<String, String> {
     const PREFIX: &str = "Failed to update OIDC app";
     let realm = a.realm;
     let name = a.name.as_str();
-    if a.oauth2_client.is_none() && a.managed_application.is_none() {
-        return Err(NOTHING_TO_UPDATE.into());
+    if let Some(e) = a.refusal() {
+        return Err(e);
     }
-    let (kept, ignored): (Vec<&AppOperation>, Vec<&AppOperation>) = a
-        .managed_application
-        .as_ref()
-        .map(|m| {
-            m.operations
-                .iter()
-                .partition(|op| !targets_sso_entities(&op.field))
-        })
-        .unwrap_or_default();
-    if a.oauth2_client.is_none() && kept.is_empty() {
-        return Err(format!(
-            "Nothing to update: managedApplication has no operations to apply{}. Nothing was sent.",
-            if ignored.is_empty() {
-                String::new()
-            } else {
-                " (operations on ssoEntities, the link to the OAuth2 client, are ignored)"
-                    .to_string()
-            }
-        ));
-    }
+    let (kept, ignored) = a.operations();
     let found = lookup(&ctx, realm, name, LINK_FIELDS, PREFIX).await?;
     if !kept.is_empty() {
         // Checked before anything is written.
