@@ -2,12 +2,14 @@
 //! current state and revert.
 //!
 //! An app's state is both halves: `{"_id": <application _id>, "managedApplication": <IDM
-//! record>, "oauth2Client": <AM client or null>}`. An update is reverted by
-//! `updateOidcApp`: the client settings it changed are given back (each replaces that
-//! setting), the application is patched back on the revision the change left. A deleted
-//! app is re-created by `createOidcApp` only when that rebuilds it: an application holding
-//! nothing but what createOidcApp writes, and its client. The client secret is never read
-//! back, so it is never restored.
+//! record>, "oauth2Client": <AM client or null>}`, masked by the activity log's secret
+//! rules (which hide the client secret, and also the settings named after tokens, such as
+//! `accessTokenLifetime`). An update is reverted by `updateOidcApp`: the client settings
+//! it changed are given back (each replaces that setting), the application is patched back
+//! on the revision the change left; what the change wrote under a masked name (the secret)
+//! is not restored, and the note says so. A deleted app is re-created by `createOidcApp`
+//! only when that rebuilds it: an application holding nothing but what createOidcApp
+//! writes, and a client with no masked setting but the secret (which is never restored).
 
 use serde_json::{json, Map, Value};
 
@@ -221,10 +223,10 @@ fn halves(state: Option<&Value>, when: &str) -> Result<(Map<String, Value>, Valu
     ))
 }
 
-/// The client settings to give back (those the change altered), the settings whose values
-/// are masked, and those the change added (they stay).
-fn client_changes(before: &Value, after: &Value) -> (Map<String, Value>, Vec<String>, Vec<String>) {
-    let (mut changed, mut masked, mut added) = (Map::new(), Vec::new(), Vec::new());
+/// The client settings to give back (those the change altered, but masked ones: their
+/// values are not kept) and those the change added (they stay).
+fn client_changes(before: &Value, after: &Value) -> (Map<String, Value>, Vec<String>) {
+    let (mut changed, mut added) = (Map::new(), Vec::new());
     let empty = Map::new();
     let before = before.as_object().unwrap_or(&empty);
     let after = after.as_object().unwrap_or(&empty);
@@ -235,8 +237,7 @@ fn client_changes(before: &Value, after: &Value) -> (Map<String, Value>, Vec<Str
         let a = after.get(section);
         match (b, a) {
             (Value::Object(b), Some(Value::Object(a))) => {
-                let (fields, secret) = track::restorable(b, &[SECRET]);
-                masked.extend(secret.into_iter().map(|n| format!("{section}.{n}")));
+                let (fields, _) = track::restorable(b, &[SECRET]);
                 let settings: Map<String, Value> = fields
                     .into_iter()
                     .filter(|(k, v)| a.get(k) != Some(v))
@@ -252,9 +253,7 @@ fn client_changes(before: &Value, after: &Value) -> (Map<String, Value>, Vec<Str
             }
             (b, a) if a != Some(b) => {
                 let one = Map::from_iter([(section.clone(), b.clone())]);
-                let (fields, secret) = track::restorable(&one, &[]);
-                masked.extend(secret);
-                changed.extend(fields);
+                changed.extend(track::restorable(&one, &[]).0);
             }
             _ => {}
         }
@@ -265,7 +264,19 @@ fn client_changes(before: &Value, after: &Value) -> (Map<String, Value>, Vec<Str
             .filter(|k| !before.contains_key(*k) && !CLIENT_OWN.contains(&k.as_str()))
             .cloned(),
     );
-    (changed, masked, added)
+    (changed, added)
+}
+
+/// The strings of a list in the subject's key.
+fn key_list<'a>(subject: &'a Subject, key: &str) -> Vec<&'a str> {
+    subject
+        .key
+        .get(key)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect()
 }
 
 /// `updateOidcApp` back to the state before: the client settings the change altered, and
@@ -278,40 +289,33 @@ fn restore_update(
 ) -> Result<Restore, String> {
     let (app_before, client_before) = halves(before, "before")?;
     let (app_after, client_after) = halves(after, "after")?;
-    for field in subject
-        .key
-        .get("patched")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-    {
-        if !app_before.contains_key(field) && !app_after.contains_key(field) {
+    let patched = key_list(subject, "patched");
+    for field in &patched {
+        if !app_before.contains_key(*field) && !app_after.contains_key(*field) {
             return Err(format!(
                 "The change patched the application's {field}, which its read does not return, so it cannot be put back."
             ));
         }
     }
-    let (client, mut masked, added) = if client_before.is_object() && client_after.is_object() {
+    let (client, added) = if client_before.is_object() && client_after.is_object() {
         client_changes(&client_before, &client_after)
     } else if client_before == client_after {
-        (Map::new(), Vec::new(), Vec::new())
+        (Map::new(), Vec::new())
     } else {
         return Err("the app's OAuth2 client could not be read both before and after the change, so its settings cannot be put back".into());
     };
-    for secret in subject
-        .key
-        .get("secrets")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-    {
-        if !masked.iter().any(|m| m == secret) {
-            masked.push(secret.to_string());
-        }
-    }
+    // Not restored: what the change wrote whose values the journal does not keep (the
+    // client secret, settings the secret rules mask, masked application fields).
     let (fields, app_masked) = track::restorable(&app_before, &APP_OWN);
+    let mut masked: Vec<String> = key_list(subject, "secrets")
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    masked.extend(
+        app_masked
+            .into_iter()
+            .filter(|f| patched.contains(&f.as_str())),
+    );
     let mut operations = Vec::new();
     for (k, v) in &fields {
         if app_after.get(k) != Some(v) {
@@ -323,7 +327,6 @@ fn restore_update(
             operations.push(json!({"operation": "remove", "field": pointer(k)}));
         }
     }
-    masked.extend(app_masked);
     if client.is_empty() && operations.is_empty() {
         return Err(if masked.is_empty() {
             "the app is as it was before the change".into()
@@ -430,7 +433,8 @@ fn restore_delete(
             app_masked.join(", ")
         )));
     }
-    // The client's settings, without what AM sets and without the secret.
+    // The client's settings, without what AM sets and without the secret. A setting whose
+    // value the journal masked would be rebuilt with AM's default: not faithful.
     let mut config = Map::new();
     let mut masked = Vec::new();
     for (section, value) in &client {
@@ -456,10 +460,13 @@ fn restore_delete(
             }
         }
     }
-    let note = track::note(&masked, &[])
-        .map(|n| format!("{n} "))
-        .unwrap_or_default()
-        + "The client secret is not restored (AM never returns it): set a new one with updateOidcApp (coreOAuth2ClientConfig.userpassword) before the client is used. The application is re-created with a new _id.";
+    if !masked.is_empty() {
+        return Err(cannot(format!(
+            "the journal does not keep the values of its client settings {} (their names match the secret rules of the activity log), so createOidcApp would rebuild them with AM's defaults.",
+            masked.join(", ")
+        )));
+    }
+    let note = "The client secret is not restored (the journal never keeps it): set a new one with updateOidcApp (coreOAuth2ClientConfig.userpassword) before the client is used. The application is re-created with a new _id.".to_string();
     Ok(Restore {
         tool: "createOidcApp".into(),
         arguments: json!({
@@ -643,32 +650,23 @@ mod tests {
 
     #[test]
     fn a_masked_client_setting_is_left_as_it_is() {
-        let before = client(
-            &["openid"],
-            json!({"coreOAuth2ClientConfig": {"userpassword": MASK}}),
-        );
-        let after = client(
-            &["profile"],
-            json!({"coreOAuth2ClientConfig": {"userpassword": MASK}}),
-        );
-        let (changed, masked, added) = client_changes(&before, &after);
+        let masked = json!({"userpassword": MASK, "accessTokenLifetime": MASK});
+        let before = client(&["openid"], json!({"coreOAuth2ClientConfig": masked}));
+        let after = client(&["profile"], json!({"coreOAuth2ClientConfig": masked}));
+        let (changed, added) = client_changes(&before, &after);
         assert_eq!(
             Value::Object(changed),
             json!({"coreOAuth2ClientConfig": {"scopes": {"inherited": false, "value": ["openid"]}}})
         );
-        assert!(
-            masked.is_empty() && added.is_empty(),
-            "{masked:?} {added:?}"
-        );
+        assert!(added.is_empty(), "{added:?}");
         let before = json!({"overrideOAuth2ClientConfig": {"a": 1}, "plainSecret": MASK});
         let after =
             json!({"overrideOAuth2ClientConfig": {"a": 2}, "plainSecret": "x", "newSection": {}});
-        let (changed, masked, added) = client_changes(&before, &after);
+        let (changed, added) = client_changes(&before, &after);
         assert_eq!(
             Value::Object(changed),
             json!({"overrideOAuth2ClientConfig": {"a": 1}})
         );
-        assert_eq!(masked, ["plainSecret"]);
         assert_eq!(added, ["newSection"]);
     }
 
@@ -744,6 +742,15 @@ mod tests {
                 app("3", json!({"owners": [{"_refResourceId": "x"}]})),
                 client(&[], json!({})),
                 "owners",
+            ),
+            // A setting the secret rules mask would come back as AM's default.
+            (
+                app("3", json!({})),
+                client(
+                    &[],
+                    json!({"coreOAuth2ClientConfig": {"userpassword": MASK, "accessTokenLifetime": MASK}}),
+                ),
+                "settings coreOAuth2ClientConfig.accessTokenLifetime (",
             ),
         ] {
             let e = AppTrack
