@@ -408,12 +408,9 @@ async fn an_oidc_app_update_reverts_both_halves_but_not_the_client_secret() {
 }
 
 /// A deleted app is re-created only when createOidcApp rebuilds it from the journaled
-/// state, its secret aside. The activity log's secret rules also mask the client's token
-/// settings (`accessTokenLifetime`, …), which every AM client has: re-created, they would
-/// take AM's defaults, so the journal says so instead (the re-create itself is covered by
-/// the core's unit tests).
+/// state, its secret aside; one with what createOidcApp does not write says why not.
 #[tokio::test]
-async fn a_deleted_oidc_app_says_why_it_is_not_re_created() {
+async fn a_deleted_oidc_app_is_re_created_without_its_secret_or_says_why_not() {
     let env = guarded_env(Rules::default(), None).await;
     call_ok(
         &env,
@@ -459,15 +456,34 @@ async fn a_deleted_oidc_app_says_why_it_is_not_re_created() {
     );
     assert_eq!(c.after, None, "gone");
     assert_transactions_seen(&env, &c);
-    let why = impossible(&c);
-    assert!(
-        why.starts_with("The OIDC app \"Journal App\" cannot be re-created: ")
-            && why.contains("coreOAuth2ClientConfig.accessTokenLifetime")
-            && why.contains("AM's defaults")
-            && !why.contains("userpassword"),
-        "{why}"
+    let Undo::Possible { action, restore } = &c.undo else {
+        panic!("{:?}", c.undo)
+    };
+    assert_eq!(
+        (action.as_str(), restore.tool.as_str()),
+        ("re-create", "createOidcApp")
     );
-    assert_not_revertible(&env, &c).await;
+    let note = restore.note.as_deref().unwrap_or("");
+    assert!(note.contains("client secret is not restored"), "{note}");
+    revert(&env, &c).await;
+    // Re-created as it was (its client settings, token lifetimes included), with a new
+    // application id and without the secret.
+    let again = oidc_app(&env, "Journal App").await;
+    assert_ne!(
+        again["managedApplication"]["_id"],
+        original["managedApplication"]["_id"]
+    );
+    let client = |app: &Value| {
+        let mut c = app["oauth2Client"].clone();
+        for k in ["_rev", "_id"] {
+            c.as_object_mut().map(|m| m.remove(k));
+        }
+        c["coreOAuth2ClientConfig"]
+            .as_object_mut()
+            .map(|m| m.remove("userpassword"));
+        c
+    };
+    assert_eq!(client(&again), client(&original));
 
     // A seeded app also has what createOidcApp does not write.
     call_ok(
