@@ -260,6 +260,35 @@ def test_ask_mode_the_question_says_field_by_field_what_will_change(tenant, tmp_
     assert writes(tenant) == [("PATCH", USER_PATH)]
 
 
+def test_ask_destructive_mode_asks_only_before_destructive_tools(tenant, tmp_path):
+    env = guarded_env(tenant, tmp_path, AIC_MODE="ask-destructive")
+    asked = []
+
+    async def approve(_ctx, params):
+        asked.append(params)
+        return types.ElicitResult(action="accept", content={"approve": True})
+
+    variable = {"variableId": "esv-guard-e2e"}
+
+    async def body(s: ClientSession):
+        # setVariable declares destructiveHint false: it runs without a question.
+        r = await s.call_tool("setVariable", {**variable, "type": "string", "value": "one"})
+        assert not r.is_error, text_of(r)
+        assert asked == []
+        # deleteVariable is destructive: it waits for the admin.
+        r = await s.call_tool("deleteVariable", variable)
+        assert not r.is_error, text_of(r)
+        assert len(asked) == 1 and "deleteVariable" in asked[0].message, asked
+
+    run_session(tmp_path, env, body, elicit=approve)
+    path = "/environment/variables/esv-guard-e2e"
+    assert writes(tenant) == [("PUT", path), ("DELETE", path)]
+    paths, _ = guard_path(tmp_path, "setVariable", 1)
+    assert paths == [[]], "no guard step for a call that needs no approval"
+    paths, _ = guard_path(tmp_path, "deleteVariable", 1)
+    assert steps(paths[0]) == [("waiting", None), ("approved", "elicitation")]
+
+
 def test_ask_mode_unticked_declined_or_dismissed_sends_nothing(tenant, tmp_path):
     env = guarded_env(tenant, tmp_path, AIC_MODE="ask")
     answers = [

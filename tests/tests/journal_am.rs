@@ -535,3 +535,47 @@ async fn a_call_refused_before_any_request_reads_nothing_and_is_not_journaled() 
     assert!(env.sim.requests().is_empty(), "{:?}", env.sim.requests());
     assert!(changes(&env).is_empty());
 }
+
+#[tokio::test]
+async fn a_node_update_card_shows_the_configuration_it_will_leave() {
+    use aic_mcp_core::approval::{Answer, Approvals};
+    use aic_mcp_core::policy::Mode;
+    let queue = Approvals::new();
+    let env = guarded_env(
+        Rules {
+            mode: Mode::Ask,
+            approval_timeout: std::time::Duration::from_secs(60),
+            ..Rules::default()
+        },
+        Some(queue.clone()),
+    )
+    .await;
+    let (res, card) = tokio::join!(
+        env.call(
+            "updateJourneyNode",
+            json!({"realm": "alpha", "nodeType": "IncrementLoginCountNode", "nodeId": COUNT_NODE,
+                   "config": {"identityAttribute": "mail"}}),
+        ),
+        aic_mcp_tests::answer_next(&queue, Answer::Approve)
+    );
+    assert!(!res.0, "{}", res.1);
+    let shown: Vec<(String, Option<Value>, Option<Value>)> = card
+        .changes
+        .iter()
+        .map(|c| (c.path.clone(), c.before.clone(), c.after.clone()))
+        .collect();
+    assert_eq!(
+        shown,
+        [(
+            "/identityAttribute".to_string(),
+            Some(json!("userName")),
+            Some(json!("mail"))
+        )]
+    );
+    // What the card said is what the tenant holds now (its revision aside).
+    let after = changes(&env).remove(0).after.expect("after");
+    assert_eq!(
+        without_revs(&after),
+        without_revs(card.proposed.as_ref().expect("proposed"))
+    );
+}

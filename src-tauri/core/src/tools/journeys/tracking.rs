@@ -206,6 +206,25 @@ impl Track for JourneyTrack {
         }
     }
 
+    fn preview(&self, tool: &str, args: &Value, now: &Value) -> Option<Value> {
+        if tool != "updateJourneyNode" {
+            return None;
+        }
+        // A full replacement: the node keeps only its own fields (id, revision, type).
+        let mut then: Map<String, Value> = now
+            .as_object()?
+            .iter()
+            .filter(|(k, _)| NODE_OWN.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        for (k, v) in args.get("config")?.as_object()? {
+            if !NODE_OWN.contains(&k.as_str()) {
+                then.insert(k.clone(), v.clone());
+            }
+        }
+        Some(Value::Object(then))
+    }
+
     fn restore(
         &self,
         tool: &str,
