@@ -149,14 +149,19 @@ def test_ask_mode_approval_card_deny_approve_and_read_only_from_settings(desktop
         d.wait_for(lambda: '"userName": "bjensen"' in d.text("change-before"), what="the state before")
         assert d.text("change-after") == "(none)"
         assert d.text("change-undo").startswith("Re-create with createManagedObject."), d.text("change-undo")
-        if shots:
-            d.screenshot(os.path.join(shots, "changes.png"))
 
         # Settings → Read only: the session hears list_changed; writes are gone from its list.
         d.click("nav-settings")
         mode = d.wait_for(lambda: d.driver.find_element(By.ID, "mode"), what="the mode setting")
         d.wait_for(lambda: d.driver.find_elements(By.CSS_SELECTOR, "#tool-switches .family"), what="the tool switches")
         Select(mode).select_by_value("read-only")
+        if shots:
+            d.driver.execute_script(
+                "arguments[0].scrollIntoView({block: 'start'});"
+                "const body = arguments[0].closest('.view-body'); if (body) body.scrollTop -= 90;",
+                mode,
+            )
+            d.screenshot(os.path.join(shots, "settings.png"))
         while not session.notifications.empty():
             session.notifications.get_nowait()
         d.click("save-settings")
