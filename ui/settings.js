@@ -1,11 +1,15 @@
-// Settings view: tenant URL, sign-in redirect port, HTTP endpoint, notifications, and what
-// assistants may do: the mode, the production mark, the approval timeout and a switch per
-// tool family and per tool.
+// Settings view: the tenant profiles (the active one chosen here; each with a name, a
+// colour, its tenant URL and what assistants may do there: the mode, the production mark
+// and a switch per tool family and per tool), then the app's own settings: sign-in
+// redirect port, HTTP endpoint, notifications, the approval timeout.
 
 import * as ipc from "./ipc.js";
 import { $, el, errorMessage, setBanner } from "./util.js";
 
 const FIELDS = {
+  "profile-name": ["profile name"],
+  "profile-colour": ["colour"],
+  profile: ["profiles", "active profile"],
   "tenant-url": ["tenant url", "tenant_url", "tenant"],
   "redirect-port": ["redirect port", "redirect_port"],
   "http-port": ["http port", "http_port"],
@@ -26,23 +30,71 @@ const FAMILY_LABEL = {
 // The mode the app uses when the settings name none.
 const DEFAULT_MODE = "ask";
 
+// The colours new profiles take in turn (the core's PROFILE_COLOURS).
+const COLOURS = ["#2563eb", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#db2777"];
+
 let saved = null;
 let savedTimer = 0;
 let catalogue = []; // [{name, title, family, read_only, destructive}]
+// The profiles being edited (saved ones plus what the form changed) and which one the
+// form shows; with no profile at all, the form edits a new one (named on save).
+let profiles = [];
+let current = 0;
+
+const blankProfile = (n) => ({ name: "", tenant_url: "", colour: COLOURS[n % COLOURS.length], production: false, mode: null, disabled_tools: [] });
+
+/** A profile's name from its tenant URL's host ("demo" without one), as the core names it. */
+function nameFor(url) {
+  try {
+    return url ? new URL(url).hostname || "demo" : "demo";
+  } catch {
+    return "";
+  }
+}
 
 function fill(s) {
-  $("tenant-url").value = s.tenant_url ?? "";
+  profiles = JSON.parse(JSON.stringify(s.profiles || []));
+  const active = profiles.findIndex((p) => p.name.toLowerCase() === String(s.active_profile || "").toLowerCase());
+  current = active >= 0 ? active : 0;
+  if (!profiles.length) profiles = [blankProfile(0)];
   $("redirect-port").value = String(s.redirect_port ?? 3000);
   $("http-enabled").checked = !!s.http_enabled;
   $("http-port").value = String(s.http_port ?? 8765);
   $("notifications").checked = !!s.notifications;
-  $("mode").value = s.mode || DEFAULT_MODE;
-  $("production").checked = !!s.production;
   $("approval-timeout").value = String(s.approval_timeout_secs ?? 120);
-  setSwitches(s.disabled_tools || []);
-  syncEnabled();
+  showProfile();
   clearErrors();
   updateDirty();
+}
+
+/** The profile choice and the fields of the profile shown. */
+function showProfile() {
+  const p = profiles[current];
+  $("profile").replaceChildren(
+    ...profiles.map((q, i) => el("option", { text: q.name || (q.tenant_url ? nameFor(q.tenant_url) : "New profile (demo tenant until a URL is set)"), attrs: { value: String(i) } })),
+  );
+  $("profile").value = String(current);
+  $("profile-swatch").style.background = p.colour;
+  $("profile-name").value = p.name;
+  $("profile-colour").value = p.colour;
+  $("tenant-url").value = p.tenant_url ?? "";
+  $("mode").value = p.mode || DEFAULT_MODE;
+  $("production").checked = !!p.production;
+  setSwitches(p.disabled_tools || []);
+  $("remove-profile").disabled = profiles.length === 1 && !saved?.profiles?.length;
+  syncEnabled();
+}
+
+/** The form's profile fields into the profile shown. */
+function keepProfile() {
+  const p = profiles[current];
+  if (!p) return;
+  p.name = $("profile-name").value.trim();
+  p.colour = $("profile-colour").value;
+  p.tenant_url = $("tenant-url").value.trim();
+  p.mode = $("production").checked ? p.mode ?? null : $("mode").value;
+  p.production = $("production").checked;
+  p.disabled_tools = catalogue.length ? readSwitches() : p.disabled_tools || [];
 }
 
 function syncEnabled() {
@@ -146,17 +198,22 @@ function read() {
   if (timeoutRaw === "" || !Number.isInteger(timeout) || timeout < 10 || timeout > 3600) {
     errors["approval-timeout"] = "The approval timeout must be a whole number of seconds from 10 to 3600.";
   }
+  keepProfile();
+  // A profile without a name takes its host's (the core checks the rest).
+  const list = profiles.map((p) => ({ ...p, name: p.name || nameFor(p.tenant_url) }));
+  const p = list[current];
+  if (!p.name) errors["profile-name"] = "Give the profile a name, or a tenant URL to name it after.";
+  // The very first profile of a fresh install stays implicit until it says something.
+  const implicit = !saved?.profiles?.length && list.length === 1 && !p.tenant_url && !$("profile-name").value.trim() && !p.production && !p.mode && !p.disabled_tools.length;
   return {
     settings: {
-      tenant_url: $("tenant-url").value.trim(),
+      profiles: implicit ? [] : list,
+      active_profile: implicit ? "" : p.name,
       redirect_port: redirect,
       http_enabled: httpEnabled,
       http_port: httpPort,
       notifications: $("notifications").checked,
-      mode: $("production").checked && saved ? saved.mode ?? null : $("mode").value,
-      production: $("production").checked,
       approval_timeout_secs: errors["approval-timeout"] ? null : timeout,
-      disabled_tools: catalogue.length ? readSwitches() : saved ? saved.disabled_tools || [] : [],
     },
     errors,
   };
@@ -209,15 +266,13 @@ function showRejection(message) {
 
 const key = (s) =>
   JSON.stringify([
-    s.tenant_url ?? "",
+    (s.profiles || []).map((p) => [p.name, p.tenant_url ?? "", p.colour, p.mode || DEFAULT_MODE, !!p.production, [...(p.disabled_tools || [])].sort()]),
+    s.active_profile || "",
     s.redirect_port,
     !!s.http_enabled,
     s.http_port,
     !!s.notifications,
-    s.mode || DEFAULT_MODE,
-    !!s.production,
     s.approval_timeout_secs,
-    [...(s.disabled_tools || [])].sort(),
   ]);
 
 function updateDirty() {
@@ -244,7 +299,8 @@ async function save(e) {
     // follows through the status event.
     saved = await ipc.saveSettings(settings);
     fill(saved);
-    setBanner($("settings-saved"), saved.tenant_url === "" ? "Saved. The demo tenant will be used." : "Saved.");
+    const active = (saved.profiles || []).find((p) => p.name === saved.active_profile);
+    setBanner($("settings-saved"), !active || active.tenant_url === "" ? "Saved. The demo tenant will be used." : `Saved. Active profile: ${active.name}.`);
     savedTimer = setTimeout(() => setBanner($("settings-saved"), ""), 4000);
   } catch (err) {
     showRejection(errorMessage(err));
@@ -274,6 +330,40 @@ export function initSettings() {
     updateDirty();
   });
   $("http-enabled").addEventListener("change", syncEnabled);
+  $("profile").addEventListener("change", () => {
+    keepProfile();
+    current = Number($("profile").value) || 0;
+    showProfile();
+    clearErrors();
+    updateDirty();
+  });
+  $("profile-colour").addEventListener("input", () => {
+    $("profile-swatch").style.background = $("profile-colour").value;
+  });
+  $("add-profile").addEventListener("click", () => {
+    keepProfile();
+    profiles.push(blankProfile(profiles.length));
+    current = profiles.length - 1;
+    showProfile();
+    $("profile-name").focus();
+    updateDirty();
+  });
+  $("remove-profile").addEventListener("click", () => {
+    keepProfile();
+    const p = profiles[current];
+    $("remove-profile-name").textContent = p.name || nameFor(p.tenant_url) || "";
+    $("remove-profile-dialog").showModal();
+  });
+  $("remove-profile-cancel").addEventListener("click", () => $("remove-profile-dialog").close());
+  $("remove-profile-confirm").addEventListener("click", () => {
+    $("remove-profile-dialog").close();
+    // Saving then signs it out and deletes its login from the keychain.
+    profiles.splice(current, 1);
+    if (!profiles.length) profiles = [blankProfile(0)];
+    current = Math.min(current, profiles.length - 1);
+    showProfile();
+    updateDirty();
+  });
   $("production").addEventListener("change", syncEnabled);
   $("tool-switches").addEventListener("change", syncEnabled);
   $("revert-settings").addEventListener("click", () => saved && fill(saved));

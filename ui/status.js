@@ -57,6 +57,11 @@ function render() {
   pill.dataset.state = state;
 
   $("tenant").textContent = s.tenant || "—";
+  show($("profile-tag"), !!s.profile);
+  if (s.profile) {
+    $("profile-tag-name").textContent = s.profile.name;
+    $("profile-tag-swatch").style.background = s.profile.colour;
+  }
   show($("demo-badge"), !!s.demo);
   show($("production-badge"), !!s.production);
   document.body.classList.toggle("production", !!s.production);

@@ -67,6 +67,8 @@ fn main() {
     opts.demo_when_unconfigured = true;
     opts.demo = Some(Arc::new(aic_mcp_core::demo::DemoProvider::browser()));
     opts.socket = Some(aic_mcp_core::mcp::socket::default_socket_path());
+    // A session connected through `connect --profile NAME` reaches that profile only.
+    opts.profile_socket = true;
     // The desktop never opens a browser on its own: the admin clicks Log in.
     // Writes wait for the admin in the window unless Settings say otherwise; the window's
     // queue answers them (the assistant cannot).

@@ -14,7 +14,7 @@ use aic_mcp_core::host::{
     EndpointErrorCode, HostError, HostOptions, Notice, Phase, ProvideRequest, SettingsSource,
     Supervisor, TenantProvider,
 };
-use aic_mcp_core::settings::Settings;
+use aic_mcp_core::settings::{Profile, Settings};
 use aic_mcp_core::AppParts;
 use aic_mcp_tests::aic_tenant_sim::{self, SimConfig, SimHandle};
 use aic_mcp_tests::{free_port, BrowserScript, ScriptedBrowser};
@@ -56,6 +56,19 @@ async fn rig(sim: SimConfig) -> Rig {
         env,
         browser,
     }
+}
+
+/// `settings` with `edit` applied to the served profile; a file without profiles (the
+/// tenant comes from `AIC_BASE_URL` here) gets one, naming no tenant of its own.
+fn profiled(mut settings: Settings, edit: impl FnOnce(&mut Profile)) -> Settings {
+    if settings.profiles.is_empty() {
+        settings.profiles.push(Profile {
+            name: "test".into(),
+            ..Profile::default()
+        });
+    }
+    edit(&mut settings.profiles[0]);
+    settings
 }
 
 fn sim_config() -> SimConfig {
@@ -396,7 +409,6 @@ async fn the_http_bearer_comes_from_the_environment_in_every_host() {
         .insert("AIC_MCP_HTTP_TOKEN".to_string(), token.clone());
     let path = r.dir.path().join("config").join("settings.json");
     Settings {
-        tenant_url: String::new(),
         http_enabled: true,
         http_port: free_port(),
         ..Settings::default()
@@ -554,10 +566,9 @@ async fn the_mode_changes_live_from_settings_and_connected_sessions_hear_of_it()
         .cycle();
         loop {
             let mode = modes.next().expect("cycle");
-            sup.update_settings(Settings {
-                mode: Some(mode),
-                ..sup.settings()
-            })
+            sup.update_settings(profiled(sup.settings(), |p| {
+                p.mode = Some(mode);
+            }))
             .await
             .expect("saved");
             assert_eq!(sup.status().mode, mode);
@@ -578,13 +589,14 @@ async fn the_mode_changes_live_from_settings_and_connected_sessions_hear_of_it()
         Arc::ptr_eq(&first, &sup.app().expect("running")),
         "no restart: the session stayed connected"
     );
-    assert!(Settings::load(&path).expect("load").mode.is_some());
+    assert!(Settings::load(&path).expect("load").profiles[0]
+        .mode
+        .is_some());
 
     // A switch is a list change too.
-    sup.update_settings(Settings {
-        disabled_tools: vec!["themes".into()],
-        ..sup.settings()
-    })
+    sup.update_settings(profiled(sup.settings(), |p| {
+        p.disabled_tools = vec!["themes".into()];
+    }))
     .await
     .expect("saved");
     let line = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
@@ -595,16 +607,15 @@ async fn the_mode_changes_live_from_settings_and_connected_sessions_hear_of_it()
     assert!(line.contains("notifications/tools/list_changed"), "{line}");
     // An unknown tool name is refused and nothing is saved.
     let e = sup
-        .update_settings(Settings {
-            disabled_tools: vec!["deleteJourneys".into()],
-            ..sup.settings()
-        })
+        .update_settings(profiled(sup.settings(), |p| {
+            p.disabled_tools = vec!["deleteJourneys".into()];
+        }))
         .await
         .expect_err("unknown tool");
     assert_eq!(e.code(), "InvalidSettings");
     assert!(e.to_string().contains("deleteJourneys"), "{e}");
     assert_eq!(
-        Settings::load(&path).expect("load").disabled_tools,
+        Settings::load(&path).expect("load").profiles[0].disabled_tools,
         ["themes"]
     );
     sup.stop().await;
@@ -622,11 +633,10 @@ async fn a_production_tenant_is_read_only_until_the_admin_types_its_host_and_the
     let sup = Supervisor::new(opts);
     sup.start().await.expect("start");
     let mut notices = sup.subscribe_notices();
-    sup.update_settings(Settings {
-        production: true,
-        mode: Some(Mode::Full),
-        ..sup.settings()
-    })
+    sup.update_settings(profiled(sup.settings(), |p| {
+        p.production = true;
+        p.mode = Some(Mode::Full);
+    }))
     .await
     .expect("saved");
     let s = sup.status();
@@ -677,10 +687,9 @@ async fn a_production_tenant_is_read_only_until_the_admin_types_its_host_and_the
     })
     .await
     .expect("lifted");
-    sup.update_settings(Settings {
-        production: false,
-        ..sup.settings()
-    })
+    sup.update_settings(profiled(sup.settings(), |p| {
+        p.production = false;
+    }))
     .await
     .expect("saved");
     assert_eq!(sup.status().mode, Mode::Full);
@@ -711,10 +720,9 @@ async fn a_lift_runs_out_by_itself_back_to_read_only_with_a_notice() {
     opts.lift_minute = Duration::from_millis(200);
     let sup = Supervisor::new(opts);
     sup.start().await.expect("start");
-    sup.update_settings(Settings {
-        production: true,
-        ..sup.settings()
-    })
+    sup.update_settings(profiled(sup.settings(), |p| {
+        p.production = true;
+    }))
     .await
     .expect("saved");
     let mut notices = sup.subscribe_notices();
@@ -738,5 +746,136 @@ async fn a_lift_runs_out_by_itself_back_to_read_only_with_a_notice() {
     assert!(n.body().contains("read only again"), "{}", n.body());
     let s = wait_status(&sup, 10, |s| s.mode == Mode::ReadOnly).await;
     assert_eq!(s.lifted_until_ms, None);
+    sup.stop().await;
+}
+
+#[tokio::test]
+async fn a_settings_file_from_before_profiles_becomes_a_profile_keeping_its_tenant_and_sign_in() {
+    let mut r = rig(sim_config()).await;
+    let store: Arc<MemoryStore> = Arc::new(MemoryStore::default());
+    // Signed in before profiles existed (the tenant from the environment, as then).
+    let mut opts = r.options(SettingsSource::Fixed(Settings::default()));
+    opts.parts.store = Some(store.clone());
+    let before = Supervisor::new(opts);
+    before.start().await.expect("start");
+    before.login().await.expect("login");
+    before.stop().await;
+
+    // The old file: one tenant at the top level, with its guard settings.
+    let tenant = r.env.remove("AIC_BASE_URL").expect("tenant");
+    let path = r.dir.path().join("config").join("settings.json");
+    std::fs::create_dir_all(path.parent().expect("dir")).expect("mkdir");
+    std::fs::write(
+        &path,
+        json!({"tenant_url": tenant, "redirect_port": 3000, "http_enabled": false,
+               "http_port": 8765, "notifications": false, "mode": "ask-destructive",
+               "disabled_tools": ["themes"], "approval_timeout_secs": 90, "production": false})
+        .to_string(),
+    )
+    .expect("write");
+    let mut opts = r.options(SettingsSource::File(path.clone()));
+    opts.parts.store = Some(store.clone());
+    opts.profile_socket = true;
+    let sup = Supervisor::new(opts);
+    // Written back at once as one profile named after the host, nothing lost.
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
+    assert!(saved.get("tenant_url").is_none(), "{saved}");
+    let host = url::Url::parse(&tenant)
+        .expect("url")
+        .host_str()
+        .expect("host")
+        .to_string();
+    assert_eq!(saved["active_profile"], host.as_str());
+    let profile = &saved["profiles"][0];
+    assert_eq!(profile["name"], host.as_str());
+    assert_eq!(profile["tenant_url"], tenant.as_str());
+    assert_eq!(profile["mode"], "ask-destructive");
+    assert_eq!(profile["disabled_tools"], json!(["themes"]));
+    assert_eq!(saved["approval_timeout_secs"], 90);
+    assert_eq!(saved["notifications"], false);
+
+    // The same tenant, still signed in: no browser, no login.
+    sup.start().await.expect("start");
+    let status = wait_status(&sup, 5, |s| s.session.state == SessionState::SignedIn).await;
+    assert!(
+        tenant.ends_with(&format!("//{}", status.session.tenant)),
+        "{}",
+        status.session.tenant
+    );
+    assert_eq!(status.mode, aic_mcp_core::policy::Mode::AskDestructive);
+    let tag = status.profile.expect("the profile shown");
+    assert_eq!(tag.name, host);
+    // Its own socket, beside the main one.
+    let own = status.profile_socket_path.expect("the profile's socket");
+    assert_eq!(
+        PathBuf::from(&own),
+        r.dir
+            .path()
+            .join("run")
+            .join("profiles")
+            .join(format!("{host}.sock"))
+    );
+    assert!(std::fs::symlink_metadata(&own).is_ok());
+    sup.stop().await;
+}
+
+#[tokio::test]
+async fn removing_a_profile_signs_it_out_and_deletes_its_login_and_only_its_own() {
+    let mut r = rig(sim_config()).await;
+    let tenant = r.env.remove("AIC_BASE_URL").expect("tenant");
+    let store: Arc<MemoryStore> = Arc::new(MemoryStore::default());
+    let path = r.dir.path().join("config").join("settings.json");
+    let profile = |name: &str, url: &str| Profile {
+        name: name.into(),
+        tenant_url: url.into(),
+        ..Profile::default()
+    };
+    Settings {
+        profiles: vec![profile("dev", &tenant), profile("sandbox", "")],
+        active_profile: "dev".into(),
+        ..Settings::default()
+    }
+    .save(&path)
+    .expect("settings");
+    let mut opts = r.options(SettingsSource::File(path.clone()));
+    opts.parts.store = Some(store.clone());
+    let sup = Supervisor::new(opts);
+    sup.start().await.expect("start");
+    sup.login().await.expect("login");
+    let key = url::Url::parse(&tenant)
+        .map(|u| format!("{}:{}", u.host_str().unwrap_or(""), u.port().unwrap_or(443)))
+        .expect("url");
+    assert!(
+        store.load(&key).await.expect("store").is_some(),
+        "signed in"
+    );
+
+    // Renaming keeps the login (same tenant); removing the demo profile touches nothing.
+    sup.update_settings(Settings {
+        profiles: vec![profile("development", &tenant)],
+        active_profile: "development".into(),
+        ..sup.settings()
+    })
+    .await
+    .expect("saved");
+    assert!(store.load(&key).await.expect("store").is_some(), "kept");
+    let status = wait_status(&sup, 5, |s| s.session.state == SessionState::SignedIn).await;
+    assert_eq!(
+        status.profile.map(|p| p.name).as_deref(),
+        Some("development")
+    );
+
+    // Removing it deletes its login: gone from the store, signed out.
+    let saved = sup
+        .update_settings(Settings {
+            profiles: vec![],
+            active_profile: String::new(),
+            ..sup.settings()
+        })
+        .await
+        .expect("saved");
+    assert!(saved.profiles.is_empty());
+    assert!(store.load(&key).await.expect("store").is_none(), "deleted");
     sup.stop().await;
 }

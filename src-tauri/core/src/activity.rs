@@ -80,6 +80,9 @@ pub enum ActivityEvent {
         tool: String,
         /// The MCP client's name from `initialize` (Claude Desktop, Cursor, …).
         client: Option<String>,
+        /// The tenant profile the call's session is bound to.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        profile: Option<String>,
         /// Arguments with secret values masked.
         arguments: Value,
     },
@@ -1134,6 +1137,7 @@ mod tests {
             at: "t".into(),
             tool: "createTheme".into(),
             client: Some("test".into()),
+            profile: None,
             arguments,
         }
     }

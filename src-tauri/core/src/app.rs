@@ -76,6 +76,9 @@ pub struct AppParts {
     /// The window's approval queue (desktop). Without it, a call that needs approval asks
     /// through MCP elicitation.
     pub approvals: Option<Arc<Approvals>>,
+    /// The tenant profile this core serves (its name in the activity, the journal and
+    /// the server name assistants see).
+    pub profile: Option<String>,
 }
 
 impl Default for AppParts {
@@ -90,6 +93,7 @@ impl Default for AppParts {
             bus: None,
             policy: None,
             approvals: None,
+            profile: None,
         }
     }
 }
@@ -229,6 +233,7 @@ impl App {
             journal: parts
                 .audit_log
                 .then(|| crate::journal::Journal::new(&config.log_dir)),
+            profile: parts.profile,
         };
         tokio::spawn(tell_sessions_of_list_changes(
             guard.clone(),

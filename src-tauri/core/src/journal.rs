@@ -20,6 +20,10 @@ pub const LIST_LIMIT: usize = 1000;
 /// One write that reached the tenant.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Change {
+    /// The tenant profile the call's session was bound to (entries from before profiles
+    /// have none).
+    #[serde(default)]
+    pub profile: Option<String>,
     pub id: String,
     pub at: String,
     pub call_id: u64,
@@ -158,6 +162,7 @@ mod tests {
 
     fn change(id: &str) -> Change {
         Change {
+            profile: Some("dev".into()),
             id: id.into(),
             at: "2026-12-05T00:00:00.000Z".into(),
             call_id: 1,

@@ -8,9 +8,9 @@ use std::process::ExitCode;
 use aic_mcp_core::host::{HostError, HostOptions, HostStatus, SettingsSource, Supervisor};
 use aic_mcp_core::settings::Settings;
 
-const USAGE: &str = "Usage: aic-mcp-server [--demo]
-       aic-mcp-server serve [--demo] [--socket PATH] [--http PORT]
-       aic-mcp-server connect [--socket PATH]
+const USAGE: &str = "Usage: aic-mcp-server [--demo | --profile NAME]
+       aic-mcp-server serve [--demo | --profile NAME] [--socket PATH] [--http PORT]
+       aic-mcp-server connect [--profile NAME] [--socket PATH]
        aic-mcp-server --version | --help
 
 Serves the PingOne Advanced Identity Cloud MCP tools over stdio.
@@ -27,6 +27,13 @@ Serves the PingOne Advanced Identity Cloud MCP tools over stdio.
 
   --demo    serve against the built-in demo tenant (a local simulator with sample
             users, roles and logs; sign-in is automatic). No real tenant is touched.
+  --profile NAME
+            the tenant profile NAME of the AIC MCP Desktop settings file (its tenant,
+            mode, switches and production mark; an unknown name stops with the known
+            ones). `serve --profile` listens on that profile's own socket beside the
+            main one (<socket folder>/profiles/NAME.sock; --socket names the main one);
+            `connect --profile` reaches only that profile, whichever one is active.
+            Without it, AIC_BASE_URL names the tenant as before.
 
 Environment:
   AIC_BASE_URL       tenant URL, e.g. https://openam-mytenant.forgeblocks.com (required)
@@ -52,8 +59,16 @@ enum Mode {
     },
 }
 
-fn parse(args: &[String]) -> Result<(Mode, bool), String> {
+/// The value of a flag that needs one.
+fn value<'a>(tail: &'a [String], flag: &str, what: &str) -> Result<&'a String, String> {
+    tail.first()
+        .filter(|p| !p.is_empty())
+        .ok_or_else(|| format!("{flag} needs {what}"))
+}
+
+fn parse(args: &[String]) -> Result<(Mode, bool, Option<String>), String> {
     let mut demo = false;
+    let mut profile = None;
     let mut rest = args;
     let serve = rest.first().map(String::as_str) == Some("serve");
     if serve {
@@ -65,6 +80,12 @@ fn parse(args: &[String]) -> Result<(Mode, bool), String> {
             "--demo" => {
                 demo = true;
                 rest = tail;
+            }
+            "--profile" => {
+                let name = value(tail, "--profile", "a profile name")?;
+                aic_mcp_core::settings::profile_name_rule(name)?;
+                profile = Some(name.clone());
+                rest = &tail[1..];
             }
             "--socket" if serve => {
                 let p = tail
@@ -85,6 +106,9 @@ fn parse(args: &[String]) -> Result<(Mode, bool), String> {
             other => return Err(format!("unknown argument '{other}'")),
         }
     }
+    if demo && profile.is_some() {
+        return Err("--demo and --profile cannot be used together".into());
+    }
     Ok((
         if serve {
             Mode::Serve { socket, http }
@@ -92,6 +116,7 @@ fn parse(args: &[String]) -> Result<(Mode, bool), String> {
             Mode::Stdio
         },
         demo,
+        profile,
     ))
 }
 
@@ -109,7 +134,7 @@ fn main() -> ExitCode {
         }
         _ => {}
     }
-    let (mode, demo) = match parse(&args) {
+    let (mode, demo, profile) = match parse(&args) {
         Ok(m) => m,
         Err(e) => {
             eprintln!("aic-mcp-server: {e}\n\n{USAGE}");
@@ -129,31 +154,84 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(run(mode, demo))
+    runtime.block_on(run(mode, demo, profile))
+}
+
+/// `--profile NAME`: the settings file's profile, with the HTTP flags of this run. An
+/// unknown name, or an `AIC_BASE_URL` naming another tenant, is an error (exit 2).
+fn profile_settings(name: &str, http: Option<u16>) -> Result<Settings, String> {
+    let path = Settings::default_path();
+    let settings = Settings::load(&path).map_err(|e| e.to_string())?;
+    let profile = settings.select(Some(name)).map_err(|e| {
+        format!(
+            "{}: {} (settings file {})",
+            e.setting,
+            e.problem,
+            path.display()
+        )
+    })?;
+    if let (Some(env), Some(p)) = (
+        std::env::var("AIC_BASE_URL")
+            .ok()
+            .filter(|v| !v.trim().is_empty()),
+        profile,
+    ) {
+        let env_origin = aic_mcp_core::config::TenantUrl::parse(env.trim())
+            .map(|u| u.origin())
+            .unwrap_or(env.clone());
+        if p.is_demo() || env_origin != p.tenant_url {
+            return Err(format!(
+                "AIC_BASE_URL ({env_origin}) and profile {:?} ({}) name different tenants; unset AIC_BASE_URL or drop --profile",
+                p.name,
+                if p.is_demo() { "the demo tenant" } else { p.tenant_url.as_str() }
+            ));
+        }
+    }
+    Ok(Settings {
+        http_enabled: http.is_some(),
+        http_port: http.unwrap_or(0),
+        ..settings
+    })
 }
 
 /// One lifecycle for both modes: the supervisor starts the core, the mode serves it, and
 /// a signal (or stdin's end) stops it, letting calls in flight finish first.
-async fn run(mode: Mode, demo: bool) -> ExitCode {
+async fn run(mode: Mode, demo: bool, profile: Option<String>) -> ExitCode {
     let (socket, http) = match &mode {
         Mode::Stdio => (None, None),
         Mode::Serve { socket, http } => (
-            Some(
-                socket
+            Some({
+                let main = socket
                     .clone()
-                    .unwrap_or_else(aic_mcp_core::mcp::socket::default_socket_path),
-            ),
+                    .unwrap_or_else(aic_mcp_core::mcp::socket::default_socket_path);
+                match &profile {
+                    // The profile's own socket beside the main one (`--socket` names the
+                    // main one, as for `connect`): several `serve --profile` side by side.
+                    Some(name) => aic_mcp_core::mcp::socket::profile_socket_path(&main, name),
+                    None => main,
+                }
+            }),
             *http,
         ),
     };
-    let settings = Settings {
-        http_enabled: http.is_some(),
-        http_port: http.unwrap_or(0),
-        ..Settings::default()
+    let settings = match &profile {
+        Some(name) => match profile_settings(name, http) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("aic-mcp-server: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => Settings {
+            http_enabled: http.is_some(),
+            http_port: http.unwrap_or(0),
+            ..Settings::default()
+        },
     };
     let mut opts = HostOptions::new(SettingsSource::Fixed(settings));
     opts.force_demo = demo;
     opts.socket = socket;
+    opts.profile = profile;
     #[cfg(feature = "demo")]
     {
         opts.demo = Some(std::sync::Arc::new(
@@ -221,17 +299,46 @@ async fn serve(supervisor: &Supervisor, status: &HostStatus) -> Result<(), Strin
     }
 }
 
-/// `aic-mcp-server connect [--socket PATH]`: the stdio bridge to the running app. Exits 1
-/// when the app is not running or the socket is not this user's own (see
+/// `aic-mcp-server connect [--profile NAME] [--socket PATH]`: the stdio bridge to the
+/// running app (to the profile's own socket with `--profile`). Exits 1 when the app (or
+/// that profile) is not served or the socket is not this user's own (see
 /// [`aic_mcp_core::mcp::bridge`]), 2 on bad arguments.
 fn connect(args: &[String]) -> ExitCode {
-    let path = match args {
-        [] => aic_mcp_core::mcp::socket::default_socket_path(),
-        [flag, p] if flag == "--socket" && !p.is_empty() => std::path::PathBuf::from(p),
-        _ => {
-            eprintln!("aic-mcp-server: usage: aic-mcp-server connect [--socket PATH]");
+    const CONNECT_USAGE: &str = "usage: aic-mcp-server connect [--profile NAME] [--socket PATH]";
+    let (mut socket, mut profile) = (None, None);
+    let mut rest = args;
+    while let Some((flag, tail)) = rest.split_first() {
+        let taken = match flag.as_str() {
+            "--socket" => value(tail, "--socket", "a path").map(|p| socket = Some(p.clone())),
+            "--profile" => value(tail, "--profile", "a profile name").and_then(|n| {
+                aic_mcp_core::settings::profile_name_rule(n)?;
+                profile = Some(n.clone());
+                Ok(())
+            }),
+            other => Err(format!("unknown argument '{other}'")),
+        };
+        if let Err(e) = taken {
+            eprintln!("aic-mcp-server: {e}\n{CONNECT_USAGE}");
             return ExitCode::from(2);
         }
+        rest = &tail[1..];
+    }
+    let main = socket
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(aic_mcp_core::mcp::socket::default_socket_path);
+    let path = match &profile {
+        Some(name) => {
+            let path = aic_mcp_core::mcp::socket::profile_socket_path(&main, name);
+            if std::fs::symlink_metadata(&path).is_err() {
+                eprintln!(
+                    "aic-mcp-server: profile {name:?} is not being served ({} does not exist): make it the active profile in AIC MCP Desktop, or run `aic-mcp-server serve --profile {name}`",
+                    path.display()
+                );
+                return ExitCode::FAILURE;
+            }
+            path
+        }
+        None => main,
     };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()

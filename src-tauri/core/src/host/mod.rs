@@ -32,7 +32,7 @@ use crate::auth::{AuthError, BearerStore, SessionState, SessionStatus, StoreErro
 use crate::config::{Config, ConfigError};
 use crate::policy::{Mode, Policy};
 use crate::secret::LocalBearer;
-use crate::settings::{Settings, SettingsError};
+use crate::settings::{Profile, Settings, SettingsError};
 
 /// The process environment, or a test's.
 pub type EnvLookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
@@ -76,6 +76,12 @@ pub struct HostOptions {
     pub default_mode: Mode,
     /// How long one minute of a production lift lasts (tests shorten it).
     pub lift_minute: Duration,
+    /// The profile to serve (`--profile`); `None`: the settings' active profile.
+    pub profile: Option<String>,
+    /// Also serve the served profile's own socket beside `socket`
+    /// (`profiles/<name>.sock`), so `connect --profile NAME` reaches this profile and no
+    /// other.
+    pub profile_socket: bool,
 }
 
 impl HostOptions {
@@ -94,6 +100,8 @@ impl HostOptions {
             grace: STOP_GRACE,
             default_mode: Mode::Full,
             lift_minute: Duration::from_secs(60),
+            profile: None,
+            profile_socket: false,
         }
     }
 }
@@ -142,6 +150,22 @@ pub struct EndpointError {
     pub message: String,
 }
 
+/// How a profile is shown: its name in its colour.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProfileTag {
+    pub name: String,
+    pub colour: String,
+}
+
+impl From<&Profile> for ProfileTag {
+    fn from(p: &Profile) -> Self {
+        Self {
+            name: p.name.clone(),
+            colour: p.colour.clone(),
+        }
+    }
+}
+
 /// The one status a host shows: the core's phase, the session, the endpoints.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HostStatus {
@@ -153,6 +177,8 @@ pub struct HostStatus {
     /// Shown next to Log in (the demo's credentials).
     pub sign_in_hint: Option<String>,
     pub socket_path: Option<String>,
+    /// The served profile's own socket (`connect --profile NAME`).
+    pub profile_socket_path: Option<String>,
     pub http_url: Option<String>,
     pub endpoint_errors: Vec<EndpointError>,
     /// Why the core did not start, or why the settings file could not be read.
@@ -160,6 +186,9 @@ pub struct HostStatus {
     /// The mode in force and whether the tenant is marked production.
     pub mode: Mode,
     pub production: bool,
+    /// The profile served: its name and colour (`None`: a tenant from `AIC_BASE_URL` or
+    /// the demo tenant with no profile).
+    pub profile: Option<ProfileTag>,
     /// On a production tenant whose read-only mode the admin lifted: when it ends (Unix
     /// milliseconds).
     pub lifted_until_ms: Option<i64>,
@@ -174,11 +203,13 @@ impl HostStatus {
             demo: false,
             sign_in_hint: None,
             socket_path: None,
+            profile_socket_path: None,
             http_url: None,
             endpoint_errors: Vec::new(),
             problem: None,
             mode: Mode::Full,
             production: false,
+            profile: None,
             lifted_until_ms: None,
             version: env!("CARGO_PKG_VERSION"),
         }
@@ -344,8 +375,23 @@ impl Supervisor {
     /// A supervisor with nothing running yet; the settings file (if any) is read now.
     pub fn new(opts: HostOptions) -> Arc<Self> {
         let (settings_path, settings, settings_error) = match &opts.settings {
-            SettingsSource::File(path) => match Settings::load(path) {
-                Ok(s) => (Some(path.clone()), s, None),
+            SettingsSource::File(path) => match Settings::load_noting_old_form(path) {
+                Ok((s, old)) => {
+                    if old {
+                        // The file from before profiles, written back in the new form
+                        // (one profile named after its tenant's host); kept as read when
+                        // it cannot be written.
+                        match s.save(path) {
+                            Ok(_) => {
+                                tracing::info!(path = %path.display(), "settings file moved to profiles")
+                            }
+                            Err(e) => {
+                                tracing::warn!(error = %e, "settings file not moved to profiles")
+                            }
+                        }
+                    }
+                    (Some(path.clone()), s, None)
+                }
                 Err(e) => (
                     Some(path.clone()),
                     Settings::default(),
@@ -430,11 +476,22 @@ impl Supervisor {
         });
     }
 
-    /// Every status names the rules in force, whatever built it.
+    /// Every status names the rules in force and the profile, whatever built it.
     fn stamp_guard(&self, s: &mut HostStatus) {
+        let served = self.served(&self.settings()).ok().flatten();
         s.mode = self.policy.rules().mode;
-        s.production = self.settings().production;
+        s.production = served.as_ref().is_some_and(|p| p.production);
+        s.profile = served.as_ref().map(ProfileTag::from);
         s.lifted_until_ms = self.active_lift().map(|l| l.until_ms);
+    }
+
+    /// The profile this host serves in `settings`: `--profile`, else the active one
+    /// (none with `--demo`).
+    pub fn served(&self, settings: &Settings) -> Result<Option<Profile>, HostError> {
+        if self.opts.force_demo {
+            return Ok(None);
+        }
+        Ok(settings.select(self.opts.profile.as_deref())?.cloned())
     }
 
     fn active_lift(&self) -> Option<production::Lift> {
@@ -451,12 +508,8 @@ impl Supervisor {
             .app()
             .map(|a| a.config().tenant.clone())
             .ok_or_else(|| HostError::NotReady("the core is not running".into()))?;
-        let lift = production::check(
-            &req,
-            settings.production,
-            tenant.host(),
-            self.opts.lift_minute,
-        )?;
+        let production = self.served(&settings)?.is_some_and(|p| p.production);
+        let lift = production::check(&req, production, tenant.host(), self.opts.lift_minute)?;
         let until_ms = lift.until_ms;
         let stop = CancellationToken::new();
         if let Ok(mut slot) = self.lift.lock() {
@@ -570,8 +623,9 @@ impl Supervisor {
     /// forgets every "approve for this assistant".
     fn apply_rules(&self, settings: &Settings) -> Result<(), HostError> {
         let env = self.opts.env.clone();
-        let mut rules = settings.rules(|k| env(k), self.opts.default_mode)?;
-        if settings.production && env("AIC_MODE").is_none() {
+        let profile = self.served(settings)?;
+        let mut rules = settings.rules(profile.as_ref(), |k| env(k), self.opts.default_mode)?;
+        if profile.is_some_and(|p| p.production) && env("AIC_MODE").is_none() {
             if let Some(lift) = self.active_lift() {
                 rules.mode = lift.mode;
             }
@@ -659,12 +713,14 @@ impl Supervisor {
         let configured = if self.opts.force_demo {
             None
         } else {
-            settings.to_config(|k| env(k))?
+            settings.to_config(self.served(&settings)?.as_ref(), |k| env(k))?
         };
         self.apply_rules(&settings)?;
+        let served = self.served(&settings)?;
         let mut parts = AppParts {
             bus: Some(self.bus.clone()),
             policy: Some(self.policy.clone()),
+            profile: served.as_ref().map(|p| p.name.clone()),
             ..self.opts.parts.clone()
         };
         let mut notices = Vec::new();
@@ -708,6 +764,20 @@ impl Supervisor {
                     None
                 }
             },
+        };
+        let profile_socket_path = match (&self.opts.socket, &served) {
+            (Some(main), Some(p)) if self.opts.profile_socket => {
+                let path = crate::mcp::socket::profile_socket_path(main, &p.name);
+                match app.serve_socket(&path).await {
+                    Ok(p) => Some(p.display().to_string()),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "the profile's MCP socket not served");
+                        endpoint_errors.push(socket_error(&e));
+                        None
+                    }
+                }
+            }
+            _ => None,
         };
         let mut bearer = None;
         let http_url = if settings.http_enabled {
@@ -761,6 +831,7 @@ impl Supervisor {
             demo: provided.is_some(),
             sign_in_hint: provided.as_ref().and_then(|p| p.sign_in_hint.clone()),
             socket_path,
+            profile_socket_path,
             http_url,
             endpoint_errors,
             problem: self.settings_error.lock().ok().and_then(|e| e.clone()),
@@ -819,11 +890,33 @@ impl Supervisor {
             *e = None;
         }
         self.update(|s| s.problem = None);
-        if previous.production != saved.production || previous.tenant_url != saved.tenant_url {
+        // What this host serves, before and after (the active profile may have changed).
+        let (was, now) = (
+            self.served(&previous).ok().flatten(),
+            self.served(&saved).ok().flatten(),
+        );
+        // The tenant the core reaches (the environment wins over a profile).
+        let env = self.opts.env.clone();
+        let tenant = |s: &Settings, p: &Option<Profile>| {
+            s.to_config(p.as_ref(), |k| env(k))
+                .ok()
+                .flatten()
+                .map(|c| c.tenant.origin())
+        };
+        let (tenant_was, tenant_now) = (tenant(&previous, &was), tenant(&saved, &now));
+        let production = |p: &Option<Profile>| p.as_ref().is_some_and(|p| p.production);
+        // Another profile (or a renamed one): its sessions must not carry the old name.
+        let renamed = match (&was, &now) {
+            (Some(a), Some(b)) => a.name != b.name,
+            _ => false,
+        };
+        if production(&was) != production(&now) || tenant_was != tenant_now || renamed {
             // A lift belongs to the tenant it was typed for.
             self.end_lift();
         }
-        let core_changed = previous.tenant_url != saved.tenant_url
+        self.forget_removed_profiles(&previous, &saved).await;
+        let core_changed = tenant_was != tenant_now
+            || renamed
             || previous.redirect_port != saved.redirect_port
             || previous.http_enabled != saved.http_enabled
             || (saved.http_enabled && previous.http_port != saved.http_port);
@@ -836,6 +929,40 @@ impl Supervisor {
             self.apply_rules(&saved)?;
         }
         Ok(saved)
+    }
+
+    /// Signs out of the profiles `saved` no longer has: their stored logins are deleted
+    /// (unless another profile still names the same tenant). A store that cannot be
+    /// reached is logged; the profile is gone from the settings either way.
+    async fn forget_removed_profiles(&self, previous: &Settings, saved: &Settings) {
+        let env = self.opts.env.clone();
+        // The profile's own tenant, whatever AIC_BASE_URL says.
+        let own = |k: &str| if k == "AIC_BASE_URL" { None } else { env(k) };
+        for gone in previous
+            .profiles
+            .iter()
+            .filter(|p| saved.profile(&p.name).is_none() && !p.is_demo())
+            .filter(|p| !saved.profiles.iter().any(|q| q.tenant_url == p.tenant_url))
+        {
+            let Ok(Some(config)) = previous.to_config(Some(gone), own) else {
+                continue;
+            };
+            let store = self
+                .opts
+                .parts
+                .store
+                .clone()
+                .unwrap_or_else(|| crate::app::store_for(&config));
+            let key = config.tenant.host_key();
+            match store.clear(&key).await {
+                Ok(()) => {
+                    tracing::info!(profile = %gone.name, tenant = %key, "removed profile signed out")
+                }
+                Err(e) => {
+                    tracing::warn!(profile = %gone.name, error = %e, "removed profile's login not deleted")
+                }
+            }
+        }
     }
 
     pub async fn login(&self) -> Result<(), HostError> {

@@ -133,6 +133,9 @@ pub struct Guard {
     pub sessions: Arc<ListeningSessions>,
     /// Where the writes that reach the tenant are journaled.
     pub journal: Option<Arc<Journal>>,
+    /// The tenant profile this core serves (`None`: a tenant from `AIC_BASE_URL`, or the
+    /// demo with no profile). Its sessions are bound to it for their whole life.
+    pub profile: Option<String>,
 }
 
 /// Who is calling: the client's name and what can be asked of it.
@@ -249,6 +252,7 @@ impl McpService {
             at: now_rfc3339(),
             tool: name.to_string(),
             client: caller.client.clone(),
+            profile: self.guard.profile.clone(),
             arguments: masked,
         });
         let ticket = self.gate.enter();
@@ -536,6 +540,7 @@ impl McpService {
             ),
         };
         let change = Change {
+            profile: self.guard.profile.clone(),
             id: uuid::Uuid::new_v4().to_string(),
             at: now_rfc3339(),
             call_id,
@@ -750,7 +755,14 @@ impl ServerHandler for McpService {
                 .enable_tool_list_changed()
                 .build(),
         )
-        .with_server_info(Implementation::new(SERVER_NAME, env!("CARGO_PKG_VERSION")))
+        .with_server_info(Implementation::new(
+            match &self.guard.profile {
+                // The model sees which tenant a server reaches.
+                Some(p) => format!("{SERVER_NAME} ({p})"),
+                None => SERVER_NAME.to_string(),
+            },
+            env!("CARGO_PKG_VERSION"),
+        ))
     }
 
     async fn list_tools(

@@ -57,6 +57,16 @@ fn current_uid() -> u32 {
 
 /// A bound socket, ready to serve. It removes its file when it stops accepting, but only
 /// while the file is still the one it bound (a newer server may already own the path).
+/// The socket of one tenant profile, beside `main` (`<dir>/profiles/<name>.sock`): a
+/// session connected there is bound to that profile. `name` is a valid profile name (no
+/// path separators; see `settings::profile_name_rule`).
+pub fn profile_socket_path(main: &Path, name: &str) -> PathBuf {
+    main.parent()
+        .unwrap_or_else(|| Path::new("."))
+        .join("profiles")
+        .join(format!("{name}.sock"))
+}
+
 #[cfg(unix)]
 #[derive(Debug)]
 pub struct SocketListener {
