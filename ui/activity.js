@@ -63,7 +63,7 @@ const counts = { ok: 0, error: 0, rejected: 0, cancelled: 0, refused: 0, denied:
 const summaryListeners = new Set();
 let seq = 0;
 
-const filter = { tool: "", outcome: "", text: "" };
+const filter = { tool: "", outcome: "", profile: "", text: "" };
 let selected = null;
 let detailRev = -1;
 
@@ -104,6 +104,7 @@ function callRow(callId, at, into) {
       callId,
       tool: "",
       client: null,
+      profile: null,
       outcome: "running",
       startMs: parseTime(at),
       time: null,
@@ -151,6 +152,40 @@ function upstreamFailed(ev) {
   return !!ev.error || ev.status === null || ev.status === undefined || ev.status >= 400;
 }
 
+const profiles = new Set();
+let profilesChanged = false;
+const profileColours = new Map(); // name → colour, from the settings
+
+function noteProfile(name) {
+  if (name && !profiles.has(name)) {
+    profiles.add(name);
+    profilesChanged = true;
+  }
+}
+
+/** The profiles' colours (Settings), for the rows' marks. */
+export function setProfileColours(list) {
+  profileColours.clear();
+  for (const p of list || []) {
+    profileColours.set(p.name, p.colour);
+    noteProfile(p.name);
+  }
+  updateProfileOptions();
+  for (const node of pool) node._rev = -1; // repaint with the colours
+  if (scroller) requestRender();
+}
+
+function updateProfileOptions() {
+  if (!profilesChanged) return;
+  profilesChanged = false;
+  const select = $("filter-profile");
+  const keep = select.value;
+  while (select.options.length > 1) select.remove(1);
+  for (const p of [...profiles].sort((a, b) => a.localeCompare(b))) select.append(el("option", { text: p, attrs: { value: p } }));
+  select.value = keep;
+  show(select, profiles.size > 0);
+}
+
 function noteTool(tool) {
   if (tool && !tools.has(tool)) {
     tools.add(tool);
@@ -196,6 +231,8 @@ function applyEvents(events, older = false) {
         if (!r) continue;
         r.tool = ev.tool || r.tool;
         r.client = ev.client ?? r.client;
+        r.profile = ev.profile ?? r.profile;
+        noteProfile(r.profile);
         r.args = ev.arguments ?? r.args;
         r.startMs = parseTime(ev.at);
         r.time = null;
@@ -262,7 +299,7 @@ function trim() {
 
 function haystack(r) {
   if (r.hay === null) {
-    const parts = [r.tool, r.client, r.message];
+    const parts = [r.tool, r.client, r.profile, r.message];
     for (const u of r.upstream) parts.push(u.method, u.path, u.transaction_id, u.error, u.status);
     for (const ev of r.events) {
       if (ev.kind === "auth") parts.push(AUTH_LABEL[ev.action], ev.action, ev.tenant, ev.detail);
@@ -273,13 +310,14 @@ function haystack(r) {
   return r.hay;
 }
 
-const filtering = () => filter.tool !== "" || filter.outcome !== "" || filter.text !== "";
+const filtering = () => filter.tool !== "" || filter.outcome !== "" || filter.profile !== "" || filter.text !== "";
 
 function matches(r) {
   if (filter.tool === "__signin") {
     if (r.kind !== "sign-in") return false;
   } else if (filter.tool !== "" && r.tool !== filter.tool) return false;
   if (filter.outcome !== "" && r.outcome !== filter.outcome) return false;
+  if (filter.profile !== "" && r.profile !== filter.profile) return false;
   if (filter.text !== "" && !haystack(r).includes(filter.text)) return false;
   return true;
 }
@@ -336,7 +374,10 @@ function fill(node, r) {
   const c = node.children;
   if (r.time === null) r.time = clock(r.startMs);
   c[0].textContent = r.time;
-  c[1].textContent = r.kind === "call" ? r.client || "—" : "Sign-in";
+  c[1].textContent = r.kind === "call" ? (r.profile ? `${r.client || "—"} · ${r.profile}` : r.client || "—") : "Sign-in";
+  // The profile's mark, in its colour.
+  node.dataset.profile = r.profile || "";
+  node.style.setProperty("--profile", (r.profile && profileColours.get(r.profile)) || "transparent");
   c[2].textContent = rowLabel(r);
   const pill = c[3].firstChild;
   pill.textContent = r.waiting ? "Waiting" : OUTCOME_LABEL[r.outcome];
@@ -475,6 +516,7 @@ function receive(events, older = false) {
 
 function afterChange() {
   updateToolOptions();
+  updateProfileOptions();
   updateCounts();
   if (selected && (!rowsIncludes(selected) || selected.rev !== detailRev)) renderDetail();
   requestRender();
@@ -542,6 +584,7 @@ function renderDetail() {
   const meta = [];
   if (r.time === null) r.time = clock(r.startMs);
   if (r.kind === "call") meta.push(r.client || "unknown assistant");
+  if (r.profile) meta.push(`profile ${r.profile}`);
   meta.push(r.time);
   if (r.durationMs !== null) meta.push(duration(r.durationMs));
   if (r.callId !== null) meta.push(`call ${r.callId}`);
@@ -788,6 +831,10 @@ export async function initActivity() {
   });
   $("filter-outcome").addEventListener("change", (e) => {
     filter.outcome = e.target.value;
+    applyFilter();
+  });
+  $("filter-profile").addEventListener("change", (e) => {
+    filter.profile = e.target.value;
     applyFilter();
   });
   const onText = debounce(() => {

@@ -1,7 +1,7 @@
 // Boot and navigation. Each view lives in its own module; all IPC goes through ipc.js.
 
 import * as ipc from "./ipc.js";
-import { activityShown, initActivity, subscribeActivitySummary } from "./activity.js";
+import { activityShown, initActivity, setProfileColours, subscribeActivitySummary } from "./activity.js";
 import { initApprovals } from "./approvals.js";
 import { changesShown, initChanges } from "./changes.js";
 import { connectShown, initConnect } from "./connect.js";
@@ -56,6 +56,7 @@ async function boot() {
   initNav();
   showView("status");
   subscribeActivitySummary(showActivitySummary);
+  document.addEventListener("aic-settings", (e) => setProfileColours(e.detail?.profiles));
   // Each view boots on its own: one failing does not take the others down.
   const steps = [
     ["Navigation", ipc.onNavigate((name) => showView(String(name)))],

@@ -53,6 +53,8 @@ function nameFor(url) {
 }
 
 function fill(s) {
+  // Other views follow the profiles (names, colours).
+  document.dispatchEvent(new CustomEvent("aic-settings", { detail: s }));
   profiles = JSON.parse(JSON.stringify(s.profiles || []));
   const active = profiles.findIndex((p) => p.name.toLowerCase() === String(s.active_profile || "").toLowerCase());
   current = active >= 0 ? active : 0;
