@@ -2,7 +2,7 @@
 //! capabilities under src-tauri/capabilities.
 
 /// The IPC commands (src-tauri/src/commands.rs); the capability allows exactly these.
-const COMMANDS: [&str; 21] = [
+const COMMANDS: [&str; 23] = [
     "status",
     "login",
     "cancel_login",
@@ -24,6 +24,8 @@ const COMMANDS: [&str; 21] = [
     "changes",
     "revert_change",
     "export_changes",
+    "profiles",
+    "activate_profile",
 ];
 
 fn main() {

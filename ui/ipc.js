@@ -66,6 +66,8 @@ export const endLift = () => invoke("end_lift");
 export const changes = (limit = 1000) => invoke("changes", { limit });
 export const revertChange = (id) => invoke("revert_change", { id });
 export const exportChanges = () => invoke("export_changes");
+export const profiles = () => invoke("profiles");
+export const activateProfile = (name) => invoke("activate_profile", { name });
 
 // ---- events ----
 export const onStatus = (cb) => listen("status", cb);

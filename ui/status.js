@@ -273,6 +273,78 @@ export async function initStatus() {
   await ipc.onStatus((s) => {
     statusEvents += 1;
     setStatus(s);
+    refreshProfiles();
   });
+  // The profiles' time left, and a change saved in Settings.
+  setInterval(refreshProfiles, 30_000);
+  document.addEventListener("aic-settings", () => refreshProfiles());
   await refresh();
+  await refreshProfiles();
 }
+
+// ---------------------------------------------------------------- tenant profiles
+
+let profilesSeq = 0;
+
+function profileState(p) {
+  switch (p.sign_in?.state) {
+    case "signed_in": {
+      const min = Math.floor((p.sign_in.expires_at_ms - Date.now()) / 60000);
+      return min < 1 ? "Signed in, less than a minute left" : min < 120 ? `Signed in, ${min} min left` : `Signed in, ${Math.floor(min / 60)} h ${min % 60} min left`;
+    }
+    case "signed_out":
+      return "Signed out";
+    case "demo":
+      return "Demo tenant";
+    default:
+      return "Sign-in unknown (keychain)";
+  }
+}
+
+/** The profiles card: every profile, its sign-in, and Make active for the others. */
+export async function refreshProfiles() {
+  const seq = ++profilesSeq;
+  let list;
+  try {
+    list = await ipc.profiles();
+  } catch (e) {
+    if (seq === profilesSeq) setBanner($("profiles-error"), errorMessage(e));
+    return;
+  }
+  if (seq !== profilesSeq) return;
+  setBanner($("profiles-error"), "");
+  list = Array.isArray(list) ? list : [];
+  show($("profiles-card"), list.length > 0);
+  $("profile-list").replaceChildren(
+    ...list.map((p) => {
+      const swatch = el("span", { class: "swatch" });
+      swatch.style.background = p.colour;
+      const action = p.active
+        ? el("span", { class: "badge info", text: "Active" })
+        : el("button", { class: "btn small", type: "button", text: "Make active", dataset: { profile: p.name } });
+      if (!p.active) {
+        action.addEventListener("click", async () => {
+          action.disabled = true;
+          try {
+            await ipc.activateProfile(p.name);
+            setBanner($("profiles-error"), "");
+          } catch (e) {
+            setBanner($("profiles-error"), errorMessage(e));
+          } finally {
+            refreshProfiles();
+          }
+        });
+      }
+      return el(
+        "div",
+        { class: `profile-item${p.active ? " active" : ""}`, dataset: { profile: p.name }, attrs: { role: "listitem" } },
+        swatch,
+        el("strong", { text: p.name }),
+        el("span", { class: "muted profile-tenant selectable", text: p.tenant || "Built-in demo tenant" }),
+        el("span", { class: "profile-state", text: (p.production ? "Production · " : "") + profileState(p) }),
+        action,
+      );
+    }),
+  );
+}
+

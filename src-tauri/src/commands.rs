@@ -7,7 +7,7 @@ use std::sync::Arc;
 use aic_mcp_core::activity::ActivityPage;
 use aic_mcp_core::approval::{Answer, AnswerError, ApprovalRequest};
 use aic_mcp_core::assistants::{ApplyResult, AssistantView, Assistants, ClientId, Preview};
-use aic_mcp_core::host::{HostStatus, LiftRequest, Supervisor};
+use aic_mcp_core::host::{HostStatus, LiftRequest, ProfileOverview, Supervisor};
 use aic_mcp_core::journal::Listed;
 use aic_mcp_core::policy;
 use aic_mcp_core::settings::Settings;
@@ -232,6 +232,19 @@ pub async fn export_changes(host: Host<'_>) -> UiResult<Exported> {
         path: path.display().to_string(),
         count,
     })
+}
+
+/// Every tenant profile with its sign-in (the others' from the keychain) and which one is
+/// active.
+#[tauri::command]
+pub async fn profiles(host: Host<'_>) -> UiResult<Vec<ProfileOverview>> {
+    Ok(host.profiles_overview().await)
+}
+
+/// Makes a profile the active one: new sessions get it, and the core moves to its tenant.
+#[tauri::command]
+pub async fn activate_profile(host: Host<'_>, name: String) -> UiResult<Settings> {
+    Ok(host.activate_profile(&name).await?)
 }
 
 /// Undoes a journaled change through an ordinary tool call (approved in ask mode,

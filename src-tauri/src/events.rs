@@ -132,6 +132,8 @@ fn spawn_status(handle: AppHandle, supervisor: Arc<Supervisor>) {
                 }
                 _ = redraw.tick() => crate::tray::update(&handle, &rx.borrow().clone()),
             }
+            // The Tenants menu: every profile's sign-in (the others' from the keychain).
+            crate::tray::set_tenants(&handle, &supervisor.profiles_overview().await);
         }
     });
 }

@@ -110,6 +110,8 @@ fn main() {
             commands::changes,
             commands::revert_change,
             commands::export_changes,
+            commands::profiles,
+            commands::activate_profile,
         ])
         .setup(move |app| {
             let handle = app.handle().clone();

@@ -5,11 +5,11 @@ use std::sync::{Arc, Mutex};
 
 use aic_mcp_core::auth::SessionState;
 use tauri::image::Image;
-use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
+use tauri::menu::{CheckMenuItem, Menu, MenuItem, PredefinedMenuItem, Submenu};
 use tauri::tray::{TrayIcon, TrayIconBuilder};
 use tauri::{AppHandle, Emitter, Manager, Wry};
 
-use aic_mcp_core::host::{HostStatus, Supervisor};
+use aic_mcp_core::host::{HostStatus, ProfileOverview, ProfileSignIn, Supervisor};
 
 const ICON_SIGNED_OUT: &[u8] = include_bytes!("../../icons/tray-signed-out.png");
 const ICON_SIGNED_IN: &[u8] = include_bytes!("../../icons/tray-signed-in.png");
@@ -26,6 +26,9 @@ pub struct TrayMenu {
     logout: MenuItem<Wry>,
     /// "2 changes waiting for approval…": opens the Activity view.
     waiting: MenuItem<Wry>,
+    /// Every profile with its sign-in; choosing one makes it active.
+    tenants: Submenu<Wry>,
+    tenants_shown: Mutex<Vec<TenantLine>>,
     waiting_count: Mutex<usize>,
     last_status: Mutex<Option<HostStatus>>,
     shown_icon: Mutex<&'static str>,
@@ -40,6 +43,8 @@ pub fn create(handle: &AppHandle) -> tauri::Result<()> {
     let admin = info("admin", "Not signed in")?;
     let expiry = info("expiry", "")?;
     let waiting = action("approvals", "No changes waiting")?;
+    let tenants = Submenu::with_id(handle, "tenants", "Tenants", true)?;
+    tenants.append(&info("tenants-none", "No profiles: Settings adds them")?)?;
     let _ = waiting.set_enabled(false);
     let login = action("login", "Log in")?;
     let logout = action("logout", "Log out")?;
@@ -54,6 +59,7 @@ pub fn create(handle: &AppHandle) -> tauri::Result<()> {
             &admin,
             &expiry,
             &waiting,
+            &tenants,
             &PredefinedMenuItem::separator(handle)?,
             &login,
             &logout,
@@ -81,6 +87,8 @@ pub fn create(handle: &AppHandle) -> tauri::Result<()> {
             login,
             logout,
             waiting,
+            tenants,
+            tenants_shown: Mutex::new(Vec::new()),
             waiting_count: Mutex::new(0),
             last_status: Mutex::new(None),
             shown_icon: Mutex::new("signed-out"),
@@ -108,6 +116,14 @@ fn on_menu(app: &AppHandle, id: &str) {
             });
         }
         "monitor" | "approvals" => show_window(app, Some("activity")),
+        id if id.starts_with(PROFILE_ITEM) => {
+            let name = id[PROFILE_ITEM.len()..].to_string();
+            tauri::async_runtime::spawn(async move {
+                if let Err(e) = supervisor.activate_profile(&name).await {
+                    tracing::warn!(error = %e, profile = %name, "profile not made active from the tray");
+                }
+            });
+        }
         "connect" => show_window(app, Some("connect")),
         "logs" => crate::commands::open_folder(&aic_mcp_core::config::default_log_dir()),
         "quit" => {
@@ -131,6 +147,87 @@ pub fn show_window(app: &AppHandle, view: Option<&str>) {
     if let Some(view) = view {
         if let Err(e) = app.emit(NAVIGATE_EVENT, view) {
             tracing::warn!(error = %e, "could not switch the window's view");
+        }
+    }
+}
+
+/// Menu ids of the Tenants submenu's items: this prefix and the profile's name.
+const PROFILE_ITEM: &str = "profile:";
+
+/// One line of the Tenants submenu: its id, text and whether it is the active profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantLine {
+    pub id: String,
+    pub text: String,
+    pub active: bool,
+}
+
+/// "dev: signed in, 42 min left", "prod (PRODUCTION): signed out", one per profile.
+pub fn tenant_lines(list: &[ProfileOverview], now_ms: i64) -> Vec<TenantLine> {
+    list.iter()
+        .map(|p| {
+            let state = match p.sign_in {
+                ProfileSignIn::SignedIn { expires_at_ms } => {
+                    let left = (expires_at_ms - now_ms) / 60_000;
+                    match left {
+                        l if l < 1 => "signed in, less than a minute left".to_string(),
+                        l if l < 120 => format!("signed in, {l} min left"),
+                        l => format!("signed in, {} h {} min left", l / 60, l % 60),
+                    }
+                }
+                ProfileSignIn::SignedOut => "signed out".into(),
+                ProfileSignIn::Demo => "demo tenant".into(),
+                ProfileSignIn::Unknown => "sign-in unknown (keychain)".into(),
+            };
+            let production = if p.production { " (PRODUCTION)" } else { "" };
+            TenantLine {
+                id: format!("{PROFILE_ITEM}{}", p.name),
+                text: format!("{}{production}: {state}", p.name),
+                active: p.active,
+            }
+        })
+        .collect()
+}
+
+/// Rebuilds the Tenants submenu when what it shows changed.
+pub fn set_tenants(handle: &AppHandle, list: &[ProfileOverview]) {
+    let Some(menu) = menu(handle) else { return };
+    let lines = tenant_lines(list, now_ms());
+    if let Ok(mut shown) = menu.tenants_shown.lock() {
+        if *shown == lines {
+            return;
+        }
+        *shown = lines.clone();
+    }
+    if let Ok(items) = menu.tenants.items() {
+        for item in items {
+            let _ = menu.tenants.remove(&item);
+        }
+    }
+    if lines.is_empty() {
+        if let Ok(none) = MenuItem::with_id(
+            handle,
+            "tenants-none",
+            "No profiles: Settings adds them",
+            false,
+            None::<&str>,
+        ) {
+            let _ = menu.tenants.append(&none);
+        }
+    }
+    for line in lines {
+        match CheckMenuItem::with_id(
+            handle,
+            &line.id,
+            &line.text,
+            true,
+            line.active,
+            None::<&str>,
+        ) {
+            Ok(item) => {
+                let _ = menu.tenants.append(&item);
+            }
+            Err(e) => tracing::warn!(error = %e, "tray tenant line not shown"),
         }
     }
 }
@@ -241,10 +338,16 @@ pub fn update(handle: &AppHandle, view: &HostStatus) {
             *shown = name;
         }
     }
+    // The active tenant first: its profile's name, else its host.
+    let on = view
+        .profile
+        .as_ref()
+        .map(|p| p.name.clone())
+        .unwrap_or_else(|| s.tenant.clone());
     let mut tooltip = if expiry.is_empty() {
-        format!("AIC MCP Desktop: {admin}")
+        format!("AIC MCP Desktop: {on}: {admin}")
     } else {
-        format!("AIC MCP Desktop: {admin} ({expiry})")
+        format!("AIC MCP Desktop: {on}: {admin} ({expiry})")
     };
     if waiting > 0 {
         tooltip = format!("{tooltip}\n{}", waiting_text(waiting).trim_end_matches('…'));
@@ -255,6 +358,61 @@ pub fn update(handle: &AppHandle, view: &HostStatus) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_tenants_menu_names_each_profile_with_its_sign_in_and_marks_the_active_one() {
+        let now = 1_000_000_000;
+        let profile = |name: &str, production, active, sign_in| ProfileOverview {
+            name: name.into(),
+            colour: "#2563eb".into(),
+            tenant: format!("https://openam-{name}.forgeblocks.com"),
+            production,
+            active,
+            sign_in,
+        };
+        let lines = tenant_lines(
+            &[
+                profile(
+                    "dev",
+                    false,
+                    false,
+                    ProfileSignIn::SignedIn {
+                        expires_at_ms: now + 42 * 60_000 + 30_000,
+                    },
+                ),
+                profile("prod", true, true, ProfileSignIn::SignedOut),
+            ],
+            now,
+        );
+        assert_eq!(
+            lines,
+            [
+                TenantLine {
+                    id: "profile:dev".into(),
+                    text: "dev: signed in, 42 min left".into(),
+                    active: false,
+                },
+                TenantLine {
+                    id: "profile:prod".into(),
+                    text: "prod (PRODUCTION): signed out".into(),
+                    active: true,
+                },
+            ]
+        );
+        let later = tenant_lines(
+            &[profile(
+                "dev",
+                false,
+                true,
+                ProfileSignIn::SignedIn {
+                    expires_at_ms: now + (3 * 60 + 5) * 60_000,
+                },
+            )],
+            now,
+        );
+        assert_eq!(later[0].text, "dev: signed in, 3 h 5 min left");
+        assert!(tenant_lines(&[], now).is_empty());
+    }
 
     #[test]
     fn the_waiting_line_counts_changes() {

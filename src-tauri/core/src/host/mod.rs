@@ -166,6 +166,34 @@ impl From<&Profile> for ProfileTag {
     }
 }
 
+/// One profile as the tray's Tenants menu and the window list it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProfileOverview {
+    pub name: String,
+    pub colour: String,
+    /// The tenant's origin; empty for the demo tenant.
+    pub tenant: String,
+    pub production: bool,
+    /// The profile new sessions get.
+    pub active: bool,
+    pub sign_in: ProfileSignIn,
+}
+
+/// Whether a profile has a login, from the running core (the active profile) or the
+/// stored login (the others).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum ProfileSignIn {
+    SignedIn {
+        expires_at_ms: i64,
+    },
+    SignedOut,
+    /// The built-in demo tenant (signed in on demand).
+    Demo,
+    /// The stored login could not be read (the keychain is locked or missing).
+    Unknown,
+}
+
 /// The one status a host shows: the core's phase, the session, the endpoints.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HostStatus {
@@ -929,6 +957,82 @@ impl Supervisor {
             self.apply_rules(&saved)?;
         }
         Ok(saved)
+    }
+
+    /// Every profile with whether it has a login: the served one from its session, the
+    /// others from their stored logins (one keychain read each).
+    pub async fn profiles_overview(&self) -> Vec<ProfileOverview> {
+        let settings = self.settings();
+        let served = self.served(&settings).ok().flatten().map(|p| p.name);
+        let status = self.status();
+        let env = self.opts.env.clone();
+        let own = |k: &str| if k == "AIC_BASE_URL" { None } else { env(k) };
+        let mut out = Vec::with_capacity(settings.profiles.len());
+        for p in &settings.profiles {
+            let is_served = served.as_deref() == Some(p.name.as_str());
+            let sign_in = if is_served && status.phase == Phase::Running {
+                match (status.session.state, status.session.expires_at_ms) {
+                    (crate::auth::SessionState::SignedIn, Some(at)) => {
+                        ProfileSignIn::SignedIn { expires_at_ms: at }
+                    }
+                    _ if p.is_demo() => ProfileSignIn::Demo,
+                    _ => ProfileSignIn::SignedOut,
+                }
+            } else if p.is_demo() {
+                ProfileSignIn::Demo
+            } else {
+                match settings.to_config(Some(p), own) {
+                    Ok(Some(config)) => {
+                        let store = self
+                            .opts
+                            .parts
+                            .store
+                            .clone()
+                            .unwrap_or_else(|| crate::app::store_for(&config));
+                        match store.load(&config.tenant.host_key()).await {
+                            Ok(Some(t)) if t.expires_at > crate::host::production::now_ms() => {
+                                ProfileSignIn::SignedIn {
+                                    expires_at_ms: t.expires_at,
+                                }
+                            }
+                            Ok(_) => ProfileSignIn::SignedOut,
+                            Err(_) => ProfileSignIn::Unknown,
+                        }
+                    }
+                    _ => ProfileSignIn::Unknown,
+                }
+            };
+            out.push(ProfileOverview {
+                name: p.name.clone(),
+                colour: p.colour.clone(),
+                tenant: p.tenant_url.clone(),
+                production: p.production,
+                active: settings.active().map(|a| a.name.as_str()) == Some(p.name.as_str()),
+                sign_in,
+            });
+        }
+        out
+    }
+
+    /// Makes `name` the active profile (saved; new sessions get it, and the core moves to
+    /// its tenant). An unknown name changes nothing.
+    pub async fn activate_profile(self: &Arc<Self>, name: &str) -> Result<Settings, HostError> {
+        let settings = self.settings();
+        let profile = settings
+            .profile(name)
+            .ok_or_else(|| {
+                HostError::Settings(SettingsError::Invalid {
+                    field: "active profile",
+                    message: format!("{name:?} is not one of the profiles"),
+                })
+            })?
+            .name
+            .clone();
+        self.update_settings(Settings {
+            active_profile: profile,
+            ..settings
+        })
+        .await
     }
 
     /// Signs out of the profiles `saved` no longer has: their stored logins are deleted

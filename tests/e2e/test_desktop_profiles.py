@@ -1,0 +1,119 @@
+"""Tenant profiles in the real window (WebKitGTK under Xvfb, tauri-driver), with two
+simulator tenants: the first profile is made in Settings and signed in; a second is added
+(it becomes the active one) and signed in too; the Status view lists both with their
+sign-in and makes the first active again, still signed in (its login stayed in the
+keychain: no browser). An assistant pinned with `connect --profile` reaches its profile's
+tenant only, its server name carries the profile, and the Activity view shows and filters
+the profile."""
+
+import asyncio
+import os
+import pathlib
+
+import pytest
+from mcp import ClientSession, StdioServerParameters
+from mcp.client.stdio import stdio_client
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
+
+from conftest import SERVER, Sim, require
+from desktop import Desktop, missing_parts, stop_stray_apps
+
+
+@pytest.fixture
+def two(tmp_path, keychain, chromium):
+    why = missing_parts()
+    require(why is None, why or "")
+    stop_stray_apps()
+    sims = []
+    for name in ("a", "b"):
+        d = tmp_path / f"sim-{name}"
+        d.mkdir()
+        sims.append(Sim(d))
+    bundle = tmp_path / "both-ca.pem"
+    bundle.write_text("".join(pathlib.Path(s.ca_file).read_text() for s in sims))
+    # No AIC_BASE_URL: the tenants come from the profiles.
+    d = Desktop(tmp_path, args=(), AIC_CA_FILE=str(bundle))
+    yield d, sims[0], sims[1]
+    d.stop()
+    for s in sims:
+        s.stop()
+
+
+def save_profile(d: Desktop, name: str, url: str, add: bool):
+    d.click("nav-settings")
+    d.wait_for(lambda: d.driver.find_element(By.ID, "profile-name").is_displayed(), what="the profile fields")
+    if add:
+        d.click("add-profile")
+    for field, value in (("profile-name", name), ("tenant-url", url)):
+        box = d.driver.find_element(By.ID, field)
+        box.clear()
+        box.send_keys(value)
+    d.click("save-settings")
+    d.wait_for(lambda: f"Active profile: {name}." in d.text("settings-saved"), what=f"{name} saved and active")
+
+
+def sign_in(d: Desktop, name: str, tenant: Sim):
+    d.click("nav-status")
+    d.wait_for(lambda: d.text("profile-tag-name") == name and tenant.host in d.text("tenant"), what=f"the Status on {name}")
+    d.wait_for(lambda: d.driver.find_element(By.ID, "login").is_displayed(), what="Log in")
+    d.click("login")
+    d.wait_for(lambda: "expires in" in d.text("expiry"), timeout=60, what=f"signed in to {name}")
+
+
+def profile_item(d: Desktop, name: str):
+    return d.driver.find_element(By.CSS_SELECTOR, f'.profile-item[data-profile="{name}"]')
+
+
+async def pinned_call(env: dict, sock: pathlib.Path, profile: str) -> tuple[str, bool]:
+    params = StdioServerParameters(
+        command=str(SERVER), args=["connect", "--profile", profile, "--socket", str(sock)], env=env,
+    )
+    async with stdio_client(params) as (read, write):
+        async with ClientSession(read, write) as s:
+            init = await s.initialize()
+            r = await s.call_tool("getLogSources", {})
+            return init.server_info.name, r.is_error
+
+
+def test_two_profiles_each_signed_in_switched_from_the_window_and_pinned(two):
+    d, a, b = two
+    save_profile(d, "dev", a.base_url, add=False)
+    sign_in(d, "dev", a)
+    save_profile(d, "prod", b.base_url, add=True)
+    sign_in(d, "prod", b)
+
+    # Both listed with their sign-in; prod is active.
+    d.click("nav-status")
+    d.wait_for(lambda: "Active" in profile_item(d, "prod").text, what="prod active")
+    d.wait_for(lambda: "Signed in" in profile_item(d, "dev").text, what="dev still signed in")
+    shots = os.environ.get("E2E_SCREENSHOTS")
+    if shots:
+        d.driver.execute_script("document.getElementById('profiles-card').scrollIntoView({block: 'center'})")
+        d.screenshot(os.path.join(shots, "profiles.png"))
+
+    # Make dev active from the Status view: still signed in, no browser needed.
+    a.clear()
+    d.click_css('.profile-item[data-profile="dev"] button[data-profile="dev"]', what="Make active")
+    d.wait_for(lambda: d.text("profile-tag-name") == "dev" and a.host in d.text("tenant"), what="the Status on dev")
+    d.wait_for(lambda: "expires in" in d.text("expiry"), what="dev signed in from the keychain")
+    assert not [r for r in a.requests() if r["path"].startswith("/am/oauth2/authorize")], "no new sign-in"
+
+    # An assistant pinned to dev reaches dev's tenant only; its server name says so.
+    b.clear()
+    name, failed = asyncio.run(pinned_call(dict(d.env), d.socket, "dev"))
+    assert name == "pingone-aic-mcp-server (dev)" and not failed
+    assert any(r["path"] == "/monitoring/logs/sources" for r in a.requests())
+    assert b.requests() == [], "nothing reached the other tenant"
+
+    # The Activity view shows the profile and filters by it.
+    d.click("nav-activity")
+    row = d.wait_for(lambda: d.driver.find_element(By.CSS_SELECTOR, '.row[data-tool="getLogSources"]'), what="the call's row")
+    assert row.get_attribute("data-profile") == "dev"
+    assert "· dev" in row.get_attribute("textContent"), row.get_attribute("textContent")
+    select = Select(d.driver.find_element(By.ID, "filter-profile"))
+    assert {o.get_attribute("value") for o in select.options} >= {"", "dev", "prod"}
+    select.select_by_value("prod")
+    d.wait_for(lambda: not d.driver.find_elements(By.CSS_SELECTOR, '.row[data-tool="getLogSources"]'), what="the row filtered out")
+    select.select_by_value("dev")
+    d.wait_for(lambda: d.driver.find_elements(By.CSS_SELECTOR, '.row[data-tool="getLogSources"]'), what="the row back")
