@@ -1,4 +1,5 @@
-//! The entry we add to each assistant, in its format, and what to restart afterwards; and
+//! The entry we add to each assistant (`aic`, or `aic-<profile>` for one tenant profile), in
+//! its format, and what to restart afterwards; which entry names an assistant refuses; and
 //! the server binary the entry runs.
 
 use std::ffi::OsStr;
@@ -10,7 +11,7 @@ use serde_json::{json, Map, Value};
 use super::json::{json_string, render_json, JsonStyle};
 use super::locate::{Location, Platform};
 use super::toml::plan_toml;
-use super::{AssistantError, Assistants, ClientId, Format, ENTRY_NAME, SERVER_ARGS, SERVER_BINARY};
+use super::{AssistantError, Assistants, ClientId, Format, SERVER_ARGS, SERVER_BINARY};
 use crate::mcp::socket::default_socket_path_from;
 
 /// The `aic-mcp-server` binary assistants should run, as an absolute, canonical path:
@@ -86,49 +87,95 @@ impl Assistants {
         env
     }
 
+    /// The arguments after the server binary: `connect`, plus `--profile <name>` for a
+    /// profile's entry.
+    fn entry_args(&self) -> Vec<&str> {
+        let mut args = SERVER_ARGS.to_vec();
+        if let Some(name) = self.profile.as_deref() {
+            args.extend(["--profile", name]);
+        }
+        args
+    }
+
     /// The JSON entry for a JSON-configured assistant (also the model for Codex's TOML).
     pub(super) fn entry_value(&self, id: ClientId) -> Value {
         let command = self.command();
+        let args = self.entry_args();
         let env = self.entry_env();
         match id {
             ClientId::Vscode | ClientId::ClaudeCode => json!({
                 "type": "stdio",
                 "command": command,
-                "args": SERVER_ARGS,
+                "args": args,
                 "env": env
             }),
             // Never "trust": true (it would skip every tool confirmation). `env` is
             // optional for Gemini: written only when it holds something.
             ClientId::Gemini if env.is_empty() => {
-                json!({ "command": command, "args": SERVER_ARGS })
+                json!({ "command": command, "args": args })
             }
-            ClientId::Gemini => json!({ "command": command, "args": SERVER_ARGS, "env": env }),
+            ClientId::Gemini => json!({ "command": command, "args": args, "env": env }),
             ClientId::ClaudeDesktop | ClientId::Cursor | ClientId::Codex => json!({
                 "command": command,
-                "args": SERVER_ARGS,
+                "args": args,
                 "env": env
             }),
         }
     }
 
     pub(super) fn entry_text(&self, id: ClientId) -> String {
+        let name = self.entry_name();
         match id.format() {
             Format::Json { .. } => {
                 let style = JsonStyle::default();
                 format!(
                     "{}{}{}",
-                    json_string(ENTRY_NAME),
+                    json_string(&name),
                     style.colon,
                     render_json(&self.entry_value(id), "", &style.unit, &style, true)
                 )
             }
-            Format::Toml => plan_toml("", &self.entry_value(id), "")
+            Format::Toml => plan_toml("", &name, &self.entry_value(id), "")
                 .map(|(_, text)| text.trim_end().to_string())
                 .unwrap_or_default(),
         }
     }
 
+    /// Why `id` cannot use this engine's entry name, if it cannot. Codex starts only servers
+    /// whose name is letters, digits, `-` and `_` (it reports any other name as invalid and
+    /// skips the server), so a profile name with a `.` cannot be connected to Codex.
+    pub(super) fn refused_name(&self, id: ClientId) -> Option<String> {
+        let name = self.entry_name();
+        let codex_ok = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+        if id != ClientId::Codex || name.chars().all(codex_ok) {
+            return None;
+        }
+        let profile = self.profile.as_deref().unwrap_or_default();
+        Some(format!(
+            "Codex starts only servers named with letters, digits, '-' and '_', so it would \
+             not start {name}; rename profile {profile:?} without '.' (for example {:?}) to \
+             connect Codex to it",
+            profile.replace('.', "-")
+        ))
+    }
+
+    /// [`Assistants::refused_name`] as an error, for preview and apply.
+    pub(super) fn require_usable_name(
+        &self,
+        id: ClientId,
+        loc: &Location,
+    ) -> Result<(), AssistantError> {
+        match self.refused_name(id) {
+            None => Ok(()),
+            Some(reason) => Err(AssistantError::Unsupported {
+                path: self.shown(&loc.file),
+                reason,
+            }),
+        }
+    }
+
     pub(super) fn note(&self, id: ClientId, loc: &Location) -> String {
+        let name = self.entry_name();
         match id {
             ClientId::ClaudeDesktop => {
                 let mut note = String::from(
@@ -150,16 +197,18 @@ impl Assistants {
                  sessions rewrite ~/.claude.json and can undo the change. Then start a new \
                  Claude Code session and check with /mcp."
                 .into(),
-            ClientId::Cursor => "Restart Cursor, then check that aic is listed and enabled in \
-                 Cursor Settings > MCP."
-                .into(),
-            ClientId::Vscode => "In VS Code run \"MCP: List Servers\" and start aic (confirm \
-                 that you trust it on first start), or restart VS Code. Used by GitHub Copilot \
-                 in agent mode."
-                .into(),
-            ClientId::Codex => "Start a new Codex session (CLI or IDE extension); check with \
-                 `codex mcp get aic`."
-                .into(),
+            ClientId::Cursor => format!(
+                "Restart Cursor, then check that {name} is listed and enabled in Cursor \
+                 Settings > MCP."
+            ),
+            ClientId::Vscode => format!(
+                "In VS Code run \"MCP: List Servers\" and start {name} (confirm that you trust \
+                 it on first start), or restart VS Code. Used by GitHub Copilot in agent mode."
+            ),
+            ClientId::Codex => format!(
+                "Start a new Codex session (CLI or IDE extension); check with `codex mcp get \
+                 {name}`."
+            ),
             ClientId::Gemini => "Restart Gemini CLI and check with /mcp or `gemini mcp list`. \
                  Gemini still asks before each tool call."
                 .into(),

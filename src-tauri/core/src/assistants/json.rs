@@ -1,9 +1,9 @@
 //! The minimal edit of a JSON (with comments) configuration: insert or replace our member
-//! in the file's own layout, leaving every other byte as it was.
+//! (`aic`, or `aic-<profile>`) in the file's own layout, leaving every other byte as it was.
 
 use serde_json::{json, Value};
 
-use super::{jsonc, line_col, AssistantError, EntryState, ENTRY_NAME};
+use super::{jsonc, line_col, AssistantError, EntryState};
 
 /// How a JSON file is laid out: newline, one level of indentation, `": "` or `":"`.
 #[derive(Debug, Clone)]
@@ -264,16 +264,17 @@ fn insert_member(
     }
 }
 
-/// Plans the JSON edit: `(state, new text)`.
+/// Plans the JSON edit of member `name` of the `servers_key` object: `(state, new text)`.
 pub(super) fn plan_json(
     text: &str,
     servers_key: &str,
+    name: &str,
     entry: &Value,
     shown: &str,
 ) -> Result<(EntryState, String), AssistantError> {
     if text.trim().is_empty() {
         let style = JsonStyle::default();
-        let doc = json!({ servers_key: { ENTRY_NAME: entry } });
+        let doc = json!({ servers_key: { name: entry } });
         let fresh = render_json(&doc, "", &style.unit, &style, true);
         return Ok((EntryState::Absent, format!("{fresh}\n")));
     }
@@ -297,7 +298,7 @@ pub(super) fn plan_json(
     // A one-line file with content stays on one line; `{}` grows into the usual layout.
     let single_line_doc = !text.trim().contains('\n') && !root_obj.members.is_empty();
     let Some(servers) = root_obj.last_member(servers_key) else {
-        let value = json!({ ENTRY_NAME: entry });
+        let value = json!({ name: entry });
         let edits = insert_member(text, root_obj, servers_key, &value, &style, single_line_doc);
         return Ok((EntryState::Absent, apply_edits(text, edits)));
     };
@@ -307,15 +308,8 @@ pub(super) fn plan_json(
             reason: format!("\"{servers_key}\" is not an object"),
         });
     };
-    let Some(existing) = servers_obj.last_member(ENTRY_NAME) else {
-        let edits = insert_member(
-            text,
-            servers_obj,
-            ENTRY_NAME,
-            entry,
-            &style,
-            single_line_doc,
-        );
+    let Some(existing) = servers_obj.last_member(name) else {
+        let edits = insert_member(text, servers_obj, name, entry, &style, single_line_doc);
         return Ok((EntryState::Absent, apply_edits(text, edits)));
     };
     if existing.value.to_value() == *entry {

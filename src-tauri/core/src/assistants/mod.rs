@@ -1,13 +1,21 @@
 //! "Connect an assistant": registers this app's MCP server with the AI assistants installed
 //! for the current user, by editing each assistant's per-user configuration file.
 //!
-//! The entry is always named `aic` and uses stdio: `<aic-mcp-server> connect`, so no secret
-//! is ever written. The command is the absolute, canonical path of the server binary
-//! ([`server_command`]); the entry's `env` carries `AIC_MCP_SOCKET` only when the app's socket
-//! is not the one `connect` finds by default. Supported assistants: Claude Desktop, Claude
-//! Code (user scope), Cursor, VS Code, Codex and Gemini CLI. Not on Windows yet: the local
-//! socket that `connect` reaches is Unix-only, so every assistant shows as unsupported there
-//! and nothing is written.
+//! The entry uses stdio, so no secret is ever written. By default it is named `aic` and runs
+//! `<aic-mcp-server> connect`, which reaches the app's active profile. For one tenant profile
+//! ([`Assistants::with_profile`]) it is named `aic-<profile>` and runs `<aic-mcp-server>
+//! connect --profile <profile>`, which reaches that profile only: an assistant can hold one
+//! entry per profile (`aic-dev`, `aic-prod`, ...), so the model sees separate servers. The
+//! command is the absolute, canonical path of the server binary ([`server_command`]); the
+//! entry's `env` carries `AIC_MCP_SOCKET` (the app's main socket, beside which `--profile`
+//! finds the profile's own) only when the app's socket is not the one `connect` finds by
+//! default. A profile name must pass [`crate::settings::profile_name_rule`]. Codex starts
+//! only servers named with letters, digits, `-` and `_`, so for a profile whose name holds a
+//! `.` Codex shows as unsupported and nothing is written to it.
+//!
+//! Supported assistants: Claude Desktop, Claude Code (user scope), Cursor, VS Code, Codex
+//! and Gemini CLI. Not on Windows yet: the local socket that `connect` reaches is Unix-only,
+//! so every assistant shows as unsupported there and nothing is written.
 //!
 //! Editing is deliberately careful:
 //! - an assistant whose per-user folder is missing is "not detected" and never touched; a
@@ -15,8 +23,9 @@
 //! - files are read as raw bytes and parsed tolerantly (JSON with comments and trailing
 //!   commas; TOML through `toml_edit`); a parse error or an unexpected shape aborts with
 //!   nothing written;
-//! - the change is minimal: only the `aic` member is inserted or replaced; every other byte
-//!   (keys, order, comments, indentation, newlines, BOM) stays as it was;
+//! - the change is minimal: only our member (`aic`, or `aic-<profile>`) is inserted or
+//!   replaced; every other byte (keys, order, comments, indentation, newlines, BOM, and the
+//!   entries of other profiles) stays as it was;
 //! - [`Assistants::preview`] shows a unified diff and returns a token (the SHA-256 of the
 //!   bytes it saw); [`Assistants::apply`] writes only if the file still has those bytes, so
 //!   the preview is the user's consent for exactly that change;
@@ -57,7 +66,8 @@ use json::plan_json;
 use locate::{Location, Platform};
 use toml::plan_toml;
 
-/// The name of our server entry in every assistant's configuration.
+/// The name of our server entry in every assistant's configuration; a profile's entry is
+/// named `aic-<profile>`.
 pub const ENTRY_NAME: &str = "aic";
 
 /// The preview token of a file that does not exist yet.
@@ -76,7 +86,7 @@ const SERVER_BINARY: &str = if cfg!(windows) {
     "aic-mcp-server"
 };
 
-/// The arguments after the server binary.
+/// The arguments after the server binary (a profile's entry adds `--profile <name>`).
 const SERVER_ARGS: [&str; 1] = ["connect"];
 
 /// One of the supported assistants. Serialised as `"claude_desktop"`, `"claude_code"`,
@@ -165,12 +175,13 @@ pub enum EntryState {
     Absent,
     /// The file holds exactly our entry.
     Installed,
-    /// The file holds an `aic` entry with other content; applying replaces it.
+    /// The file holds an entry of our name (`aic` or `aic-<profile>`) with other content;
+    /// applying replaces it.
     Different,
     /// The file cannot be read or parsed; `problem` says why. Nothing can be applied.
     Invalid,
-    /// Assistants cannot connect on this platform yet; `problem` says why. Nothing can be
-    /// applied.
+    /// Assistants cannot connect on this platform yet, or this assistant cannot use this
+    /// profile's entry; `problem` says why. Nothing can be applied.
     Unsupported,
 }
 
@@ -184,12 +195,14 @@ pub struct AssistantView {
     pub path: String,
     /// Whether the assistant's per-user folder exists.
     pub detected: bool,
+    /// The name of the entry `state` and `entry` are about: `aic`, or `aic-<profile>`.
+    pub entry_name: String,
     pub state: EntryState,
     /// The exact text of the entry we add, in the file's format.
     pub entry: String,
     /// What to restart afterwards, and gotchas.
     pub note: String,
-    /// Why the file cannot be used (state `invalid`), or why no assistant can connect here
+    /// Why the file cannot be used (state `invalid`), or why the entry could not work here
     /// (state `unsupported`).
     pub problem: Option<String>,
 }
@@ -227,6 +240,9 @@ pub struct ApplyResult {
 pub enum AssistantError {
     #[error("unknown assistant \"{0}\"")]
     UnknownAssistant(String),
+    /// The profile name fails [`crate::settings::profile_name_rule`] (the message says why).
+    #[error("{0}; nothing was changed")]
+    InvalidProfile(String),
     #[error("{name} is not installed here (no {folder} folder)")]
     NotDetected { name: &'static str, folder: String },
     #[error("{path} is not valid {format}{}: {reason}; nothing was changed", at(*.line, *.column))]
@@ -276,7 +292,8 @@ impl AssistantError {
     /// The IPC error code: `"FileChanged"` for a stale preview token, `"Io"` for file
     /// system failures (and a missing server binary), `"PlatformUnsupported"` where
     /// assistants cannot connect yet (Windows), `"AssistantConflict"` for everything about
-    /// the assistant or its file (not installed, unparseable, unexpected shape, unknown id).
+    /// the assistant, its file or the entry asked for (not installed, unparseable,
+    /// unexpected shape, unknown id, a bad profile name, a name the assistant refuses).
     pub fn code(&self) -> &'static str {
         match self {
             AssistantError::FileChanged { .. } => "FileChanged",
@@ -285,6 +302,7 @@ impl AssistantError {
             | AssistantError::Verify { .. }
             | AssistantError::ServerNotFound { .. } => "Io",
             AssistantError::UnknownAssistant(_)
+            | AssistantError::InvalidProfile(_)
             | AssistantError::NotDetected { .. }
             | AssistantError::InvalidFile { .. }
             | AssistantError::Unsupported { .. } => "AssistantConflict",
@@ -344,6 +362,9 @@ pub struct Assistants {
     server_command: PathBuf,
     /// The socket the app serves; `None`: the default (no `AIC_MCP_SOCKET` in the entry).
     socket: Option<PathBuf>,
+    /// The profile whose entry this engine adds; `None`: the `aic` entry (active profile).
+    /// Always a name that passes [`crate::settings::profile_name_rule`].
+    profile: Option<String>,
     platform: Platform,
 }
 
@@ -357,6 +378,7 @@ impl Assistants {
             env: AssistantsEnv::default(),
             server_command: server_command.into(),
             socket: None,
+            profile: None,
             platform: Platform::current(),
         }
     }
@@ -369,6 +391,31 @@ impl Assistants {
         let socket = socket.into();
         self.socket = Some(std::path::absolute(&socket).unwrap_or(socket));
         self
+    }
+
+    /// Which entry this engine lists, previews and applies: `None` the `aic` entry (`connect`,
+    /// the app's active profile), `Some(name)` the profile's own entry `aic-<name>`
+    /// (`connect --profile <name>`). Refuses a name that fails
+    /// [`crate::settings::profile_name_rule`] with [`AssistantError::InvalidProfile`].
+    pub fn with_profile(mut self, profile: Option<&str>) -> Result<Self, AssistantError> {
+        if let Some(name) = profile {
+            crate::settings::profile_name_rule(name).map_err(AssistantError::InvalidProfile)?;
+        }
+        self.profile = profile.map(str::to_string);
+        Ok(self)
+    }
+
+    /// The profile whose entry this engine handles (`None`: the `aic` entry).
+    pub fn profile(&self) -> Option<&str> {
+        self.profile.as_deref()
+    }
+
+    /// The name of the entry this engine handles: `aic`, or `aic-<profile>`.
+    pub fn entry_name(&self) -> String {
+        match &self.profile {
+            None => ENTRY_NAME.to_string(),
+            Some(name) => format!("{ENTRY_NAME}-{name}"),
+        }
     }
 
     /// Replaces the environment overrides (`CODEX_HOME`, `XDG_CONFIG_HOME`, ...).
@@ -400,7 +447,7 @@ impl Assistants {
     }
 
     /// The state of every assistant. Never fails: problems show as state `invalid` (or
-    /// `unsupported` for all of them on Windows).
+    /// `unsupported`: all of them on Windows; Codex for a profile name it cannot start).
     pub fn list(&self) -> Vec<AssistantView> {
         ClientId::ALL.into_iter().map(|id| self.view(id)).collect()
     }
@@ -416,6 +463,8 @@ impl Assistants {
             )
         } else if !detected {
             (EntryState::NotDetected, None)
+        } else if let Some(reason) = self.refused_name(id) {
+            (EntryState::Unsupported, Some(reason))
         } else {
             match self.analyse(id, &loc) {
                 Ok(a) => (a.state, None),
@@ -427,6 +476,7 @@ impl Assistants {
             name: id.name().to_string(),
             path: loc.file.display().to_string(),
             detected,
+            entry_name: self.entry_name(),
             state,
             entry: self.entry_text(id),
             note: self.note(id, &loc),
@@ -439,6 +489,7 @@ impl Assistants {
         self.require_supported()?;
         let loc = self.locate(id);
         self.require_detected(id, &loc)?;
+        self.require_usable_name(id, &loc)?;
         let a = self.analyse(id, &loc)?;
         let shown = self.shown(&loc.file);
         let already_installed = a.state == EntryState::Installed;
@@ -482,6 +533,7 @@ impl Assistants {
         self.require_supported()?;
         let loc = self.locate(id);
         self.require_detected(id, &loc)?;
+        self.require_usable_name(id, &loc)?;
         let shown = self.shown(&loc.file);
         let target = self.target(&loc)?;
         let original = read_optional(&target).map_err(|e| io_err("read", &shown, e))?;
@@ -490,6 +542,7 @@ impl Assistants {
         }
         let (state, new_text) = self.plan(id, &shown, original.as_deref())?;
         let path = loc.file.display().to_string();
+        let name = self.entry_name();
         if state == EntryState::Installed {
             return Ok(ApplyResult {
                 path,
@@ -526,7 +579,7 @@ impl Assistants {
             Ok(_) => {
                 return Err(AssistantError::Verify {
                     path: shown,
-                    reason: "the aic entry is not there".into(),
+                    reason: format!("the {name} entry is not there"),
                 })
             }
             Err(e) => {
@@ -538,12 +591,12 @@ impl Assistants {
         }
 
         let verb = match state {
-            EntryState::Different => "Replaced the aic entry in",
-            _ if original.is_none() => "Created",
-            _ => "Added aic to",
+            EntryState::Different => format!("Replaced the {name} entry in"),
+            _ if original.is_none() => "Created".to_string(),
+            _ => format!("Added {name} to"),
         };
         let mut message = if original.is_none() {
-            format!("{verb} {shown} with the aic entry.")
+            format!("{verb} {shown} with the {name} entry.")
         } else {
             format!("{verb} {shown}.")
         };
@@ -586,6 +639,7 @@ impl Assistants {
         original: Option<&[u8]>,
     ) -> Result<(EntryState, String), AssistantError> {
         let entry = self.entry_value(id);
+        let name = self.entry_name();
         let format_name = match id.format() {
             Format::Json { .. } => "JSON",
             Format::Toml => "TOML",
@@ -608,8 +662,8 @@ impl Assistants {
             }
         };
         let (state, new_text) = match id.format() {
-            Format::Json { servers } => plan_json(text, servers, &entry, shown)?,
-            Format::Toml => plan_toml(text, &entry, shown)?,
+            Format::Json { servers } => plan_json(text, servers, &name, &entry, shown)?,
+            Format::Toml => plan_toml(text, &name, &entry, shown)?,
         };
         let state = if original.is_none() {
             EntryState::Absent

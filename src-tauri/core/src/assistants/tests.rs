@@ -419,3 +419,519 @@ fn assistants_on_windows_are_unsupported_and_nothing_is_written() {
     let gemini = a.view(ClientId::Gemini);
     assert!(!Path::new(&gemini.path).exists());
 }
+
+/// A profile's entry (`aic-dev`) beside an `aic` entry that is already there, in each
+/// assistant's own file layout: as written, and for the second file a change elsewhere.
+const BESIDE_AIC: [(ClientId, &str, &str); 6] = [
+    (
+        ClientId::ClaudeDesktop,
+        r#"{
+  "globalShortcut": "",
+  "mcpServers": {
+    "aic": {
+      "command": "/opt/aic/bin/aic-mcp-server",
+      "args": ["connect"],
+      "env": {}
+    }
+  }
+}
+"#,
+        r#"{
+  "globalShortcut": "",
+  "mcpServers": {
+    "aic": {
+      "command": "/opt/aic/bin/aic-mcp-server",
+      "args": ["connect"],
+      "env": {}
+    },
+    "aic-dev": {
+      "command": "/opt/aic/bin/aic-mcp-server",
+      "args": ["connect", "--profile", "dev"],
+      "env": {}
+    }
+  }
+}
+"#,
+    ),
+    (
+        ClientId::ClaudeCode,
+        r#"{
+  "numStartups": 12,
+  "mcpServers": {
+    "aic": {
+      "type": "stdio",
+      "command": "/opt/aic/bin/aic-mcp-server",
+      "args": ["connect"],
+      "env": {}
+    }
+  },
+  "projects": {}
+}
+"#,
+        r#"{
+  "numStartups": 12,
+  "mcpServers": {
+    "aic": {
+      "type": "stdio",
+      "command": "/opt/aic/bin/aic-mcp-server",
+      "args": ["connect"],
+      "env": {}
+    },
+    "aic-dev": {
+      "type": "stdio",
+      "command": "/opt/aic/bin/aic-mcp-server",
+      "args": ["connect", "--profile", "dev"],
+      "env": {}
+    }
+  },
+  "projects": {}
+}
+"#,
+    ),
+    (
+        ClientId::Cursor,
+        r#"{
+    "mcpServers": {
+        "aic": {"command": "/opt/aic/bin/aic-mcp-server", "args": ["connect"], "env": {}},
+        "zed": { "command": "z" }
+    }
+}
+"#,
+        r#"{
+    "mcpServers": {
+        "aic": {"command": "/opt/aic/bin/aic-mcp-server", "args": ["connect"], "env": {}},
+        "zed": { "command": "z" },
+        "aic-dev": {
+            "command": "/opt/aic/bin/aic-mcp-server",
+            "args": ["connect", "--profile", "dev"],
+            "env": {}
+        }
+    }
+}
+"#,
+    ),
+    (
+        ClientId::Vscode,
+        r#"{
+  // mine
+  "servers": {
+    "aic": {
+      "type": "stdio",
+      "command": "/opt/aic/bin/aic-mcp-server",
+      "args": ["connect"],
+      "env": {}
+    }, // the active profile
+  },
+  "inputs": [],
+}
+"#,
+        r#"{
+  // mine
+  "servers": {
+    "aic": {
+      "type": "stdio",
+      "command": "/opt/aic/bin/aic-mcp-server",
+      "args": ["connect"],
+      "env": {}
+    }, // the active profile
+    "aic-dev": {
+      "type": "stdio",
+      "command": "/opt/aic/bin/aic-mcp-server",
+      "args": ["connect", "--profile", "dev"],
+      "env": {}
+    },
+  },
+  "inputs": [],
+}
+"#,
+    ),
+    (
+        ClientId::Codex,
+        r#"# Codex settings
+model = "o3"
+
+[mcp_servers.aic]
+command = "/opt/aic/bin/aic-mcp-server" # the active profile
+args = ["connect"]
+env = {}
+
+[profiles.work]
+model = "gpt-5"
+"#,
+        r#"# Codex settings
+model = "o3"
+
+[mcp_servers.aic]
+command = "/opt/aic/bin/aic-mcp-server" # the active profile
+args = ["connect"]
+env = {}
+
+[mcp_servers.aic-dev]
+command = "/opt/aic/bin/aic-mcp-server"
+args = ["connect", "--profile", "dev"]
+env = {}
+
+[profiles.work]
+model = "gpt-5"
+"#,
+    ),
+    (
+        ClientId::Gemini,
+        r#"{
+  "theme": "Default",
+  "mcpServers": {
+    "aic": {
+      "command": "/opt/aic/bin/aic-mcp-server",
+      "args": ["connect"]
+    }
+  }
+}
+"#,
+        r#"{
+  "theme": "Default",
+  "mcpServers": {
+    "aic": {
+      "command": "/opt/aic/bin/aic-mcp-server",
+      "args": ["connect"]
+    },
+    "aic-dev": {
+      "command": "/opt/aic/bin/aic-mcp-server",
+      "args": ["connect", "--profile", "dev"]
+    }
+  }
+}
+"#,
+    ),
+];
+
+fn dev(a: &Assistants) -> Assistants {
+    a.clone().with_profile(Some("dev")).expect("a valid name")
+}
+
+#[test]
+fn assistants_profile_entry_is_added_beside_aic_in_every_format() {
+    let (_home, a) = setup();
+    let p = dev(&a);
+    assert_eq!(p.profile(), Some("dev"));
+    assert_eq!(p.entry_name(), "aic-dev");
+    for (id, original, want) in BESIDE_AIC {
+        let file = install_with(&a, id, original);
+        assert_eq!(
+            a.view(id).state,
+            EntryState::Installed,
+            "{id}: aic is there"
+        );
+        let view = p.view(id);
+        assert_eq!(view.state, EntryState::Absent, "{id}");
+        assert_eq!(view.entry_name, "aic-dev");
+
+        let preview = p.preview(id).expect("preview");
+        assert!(!preview.already_installed && !preview.creates_file, "{id}");
+        assert!(
+            preview.diff.contains("+    \"aic-dev\": {")
+                || preview.diff.contains("+        \"aic-dev\": {")
+                || preview.diff.contains("+[mcp_servers.aic-dev]"),
+            "{id}: {}",
+            preview.diff
+        );
+        // A removed line only comes back with a comma after it (the member before ours).
+        for removed in preview
+            .diff
+            .lines()
+            .filter(|l| l.starts_with('-') && !l.starts_with("---"))
+        {
+            let comma = format!("+{},", &removed[1..]);
+            assert!(
+                preview.diff.lines().any(|l| l == comma),
+                "{id}\n{}",
+                preview.diff
+            );
+        }
+        let result = p.apply(id, &preview.token).expect("apply");
+        assert_eq!(read(&file), want, "{id}");
+        let shown = a.shown(&file);
+        assert!(
+            result.message.starts_with(&format!(
+                "Added aic-dev to {shown}. The previous file is saved as "
+            )),
+            "{id}: {}",
+            result.message
+        );
+        let backup = PathBuf::from(result.backup_path.expect("a backup"));
+        assert_eq!(read(&backup), original, "{id}");
+
+        // Both entries stand: each engine sees its own as installed.
+        assert_eq!(
+            a.view(id).state,
+            EntryState::Installed,
+            "{id}: aic untouched"
+        );
+        assert_eq!(p.view(id).state, EntryState::Installed, "{id}");
+
+        // Applying again is "already installed": no write, no new backup.
+        let again = p.preview(id).expect("preview");
+        assert!(again.already_installed, "{id}");
+        assert_eq!(again.diff, "");
+        assert_eq!(again.backup_path, None);
+        let result = p.apply(id, &again.token).expect("apply");
+        assert_eq!(result.backup_path, None);
+        assert!(
+            result
+                .message
+                .starts_with(&format!("{} is already set up in {shown}", id.name())),
+            "{}",
+            result.message
+        );
+        assert_eq!(read(&file), want, "{id}");
+        assert_eq!(backups(&file), vec![backup], "{id}");
+
+        // And the plain engine still finds nothing to do.
+        assert!(a.preview(id).expect("preview").already_installed, "{id}");
+    }
+}
+
+#[test]
+fn assistants_a_different_profile_entry_is_replaced_and_nothing_else() {
+    let (_home, a) = setup();
+    let p = dev(&a);
+    for (id, _, installed) in BESIDE_AIC {
+        // The profile's entry as an older install left it: another binary, one more key.
+        let stale = installed
+            .replacen(
+                "\"/opt/aic/bin/aic-mcp-server\",\n      \"args\": [\"connect\", \"--profile\"",
+                "\"/old/aic-mcp-server\",\n      \"args\": [\"connect\", \"--profile\"",
+                1,
+            )
+            .replacen(
+                "\"/opt/aic/bin/aic-mcp-server\",\n            \"args\": [\"connect\", \"--profile\"",
+                "\"/old/aic-mcp-server\",\n            \"args\": [\"connect\", \"--profile\"",
+                1,
+            )
+            .replacen(
+                "[mcp_servers.aic-dev]\ncommand = \"/opt/aic/bin/aic-mcp-server\"",
+                "[mcp_servers.aic-dev]\ncommand = \"/old/aic-mcp-server\"",
+                1,
+            );
+        assert_ne!(stale, installed, "{id}: the test changed the aic-dev entry");
+        let file = install_with(&a, id, &stale);
+        assert_eq!(p.view(id).state, EntryState::Different, "{id}");
+        assert_eq!(a.view(id).state, EntryState::Installed, "{id}");
+
+        let preview = p.preview(id).expect("preview");
+        let removed: Vec<&str> = preview
+            .diff
+            .lines()
+            .filter(|l| l.starts_with('-') && !l.starts_with("---"))
+            .collect();
+        assert_eq!(removed.len(), 1, "{id}: one line changes\n{}", preview.diff);
+        assert!(removed[0].contains("/old/aic-mcp-server"), "{id}");
+        let result = p.apply(id, &preview.token).expect("apply");
+        assert!(
+            result.message.starts_with(&format!(
+                "Replaced the aic-dev entry in {}.",
+                a.shown(&file)
+            )),
+            "{}",
+            result.message
+        );
+        // Only the profile's entry changed: the file is now the one written fresh beside aic.
+        assert_eq!(read(&file), installed, "{id}");
+        let backup = PathBuf::from(result.backup_path.expect("a backup"));
+        assert_eq!(read(&backup), stale, "{id}");
+        assert_eq!(p.view(id).state, EntryState::Installed, "{id}");
+        assert_eq!(a.view(id).state, EntryState::Installed, "{id}");
+    }
+}
+
+#[test]
+fn assistants_a_bad_profile_name_is_refused_and_nothing_is_written() {
+    let (home, a) = setup();
+    let cursor = install_with(&a, ClientId::Cursor, CURSOR_FRESH);
+    let codex = install(&a, ClientId::Codex);
+    for bad in [
+        "",
+        "../prod",
+        "a/b",
+        "-dev",
+        ".dev",
+        "dev prod",
+        "dév",
+        "dev\"",
+        &"x".repeat(65),
+    ] {
+        let err = a
+            .clone()
+            .with_profile(Some(bad))
+            .expect_err("an invalid name");
+        assert!(matches!(err, AssistantError::InvalidProfile(_)), "{bad:?}");
+        assert_eq!(err.code(), "AssistantConflict");
+        assert!(err.to_string().ends_with("; nothing was changed"), "{err}");
+    }
+    assert_eq!(
+        a.clone()
+            .with_profile(Some("../prod"))
+            .expect_err("invalid")
+            .to_string(),
+        "\"../prod\" is not a profile name: use 1 to 64 letters, digits, '.', '-' or '_', \
+         starting with a letter or digit (for example acme-dev); nothing was changed"
+    );
+    assert_eq!(read(&cursor), CURSOR_FRESH);
+    assert!(!codex.exists());
+    assert!(backups(&cursor).is_empty());
+    let mut names: Vec<String> = fs::read_dir(home.path())
+        .expect("read_dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, [".codex", ".cursor"]);
+
+    // No profile at all is the plain entry; the longest valid name is taken.
+    let plain = a.clone().with_profile(None).expect("the aic entry");
+    assert_eq!(plain.entry_name(), "aic");
+    assert_eq!(plain.profile(), None);
+    let long = "x".repeat(64);
+    let p = a.clone().with_profile(Some(&long)).expect("64 characters");
+    assert_eq!(p.entry_name(), format!("aic-{long}"));
+}
+
+#[test]
+fn assistants_profile_list_shows_its_entry_name_text_and_notes() {
+    let (_home, a) = setup();
+    let p = dev(&a);
+    for id in ClientId::ALL {
+        install(&a, id);
+    }
+    let views = p.list();
+    assert!(views.iter().all(|v| v.entry_name == "aic-dev"));
+    assert!(views.iter().all(|v| v.state == EntryState::Absent));
+    assert_eq!(
+        views[2].entry,
+        "\"aic-dev\": {\n  \"command\": \"/opt/aic/bin/aic-mcp-server\",\n  \"args\": \
+         [\"connect\", \"--profile\", \"dev\"],\n  \"env\": {}\n}"
+    );
+    assert_eq!(
+        views[4].entry,
+        "[mcp_servers.aic-dev]\ncommand = \"/opt/aic/bin/aic-mcp-server\"\nargs = \
+         [\"connect\", \"--profile\", \"dev\"]\nenv = {}"
+    );
+    assert_eq!(
+        views[2].note,
+        "Restart Cursor, then check that aic-dev is listed and enabled in Cursor Settings > MCP."
+    );
+    assert!(
+        views[3].note.contains("start aic-dev (confirm"),
+        "{}",
+        views[3].note
+    );
+    assert!(
+        views[4].note.ends_with("`codex mcp get aic-dev`."),
+        "{}",
+        views[4].note
+    );
+    let json = serde_json::to_value(&views[0]).expect("json");
+    assert_eq!(json["entry_name"], "aic-dev");
+
+    // The plain engine's notes name aic, as before.
+    let plain = a.list();
+    assert!(plain.iter().all(|v| v.entry_name == "aic"));
+    assert_eq!(
+        plain[2].note,
+        "Restart Cursor, then check that aic is listed and enabled in Cursor Settings > MCP."
+    );
+    assert_eq!(
+        plain[3].note,
+        "In VS Code run \"MCP: List Servers\" and start aic (confirm that you trust it on \
+         first start), or restart VS Code. Used by GitHub Copilot in agent mode."
+    );
+    assert_eq!(
+        plain[4].note,
+        "Start a new Codex session (CLI or IDE extension); check with `codex mcp get aic`."
+    );
+
+    // A missing file is created holding only the profile's entry.
+    let result = apply_now(&p, ClientId::Codex);
+    assert!(
+        result
+            .message
+            .starts_with("Created ~/.codex/config.toml with the aic-dev entry."),
+        "{}",
+        result.message
+    );
+    assert_eq!(
+        read(&a.locate(ClientId::Codex).file),
+        "[mcp_servers.aic-dev]\ncommand = \"/opt/aic/bin/aic-mcp-server\"\nargs = [\"connect\", \
+         \"--profile\", \"dev\"]\nenv = {}\n"
+    );
+    assert_eq!(a.view(ClientId::Codex).state, EntryState::Absent);
+}
+
+#[test]
+fn assistants_a_dotted_profile_goes_to_json_assistants_but_codex_refuses_it() {
+    let (_home, a) = setup();
+    let p = a
+        .clone()
+        .with_profile(Some("acme.dev"))
+        .expect("a valid name");
+    assert_eq!(p.entry_name(), "aic-acme.dev");
+
+    // Codex would not start a server of that name: unsupported, nothing written.
+    let original = "model = \"o3\"\n";
+    let codex = install_with(&a, ClientId::Codex, original);
+    let view = p.view(ClientId::Codex);
+    assert_eq!(view.state, EntryState::Unsupported);
+    let reason = "Codex starts only servers named with letters, digits, '-' and '_', so it \
+                  would not start aic-acme.dev; rename profile \"acme.dev\" without '.' (for \
+                  example \"acme-dev\") to connect Codex to it";
+    assert_eq!(view.problem.as_deref(), Some(reason));
+    let err = p.preview(ClientId::Codex).expect_err("refused");
+    assert_eq!(err.code(), "AssistantConflict");
+    assert_eq!(
+        err.to_string(),
+        format!("~/.codex/config.toml: {reason}; nothing was changed")
+    );
+    let err = p
+        .apply(ClientId::Codex, &token_of(Some(original.as_bytes())))
+        .expect_err("refused");
+    assert!(matches!(err, AssistantError::Unsupported { .. }), "{err}");
+    assert_eq!(read(&codex), original);
+    assert!(backups(&codex).is_empty());
+    // The plain entry and a dash-only profile are fine for Codex.
+    assert_eq!(a.view(ClientId::Codex).state, EntryState::Absent);
+    let dashed = a.clone().with_profile(Some("acme-dev_2")).expect("valid");
+    assert_eq!(dashed.view(ClientId::Codex).state, EntryState::Absent);
+
+    // JSON assistants take the name as it is.
+    let cursor = install_with(&a, ClientId::Cursor, "{\"mcpServers\": {}}\n");
+    apply_now(&p, ClientId::Cursor);
+    assert_eq!(
+        read(&cursor),
+        "{\"mcpServers\": {\"aic-acme.dev\": {\"command\": \"/opt/aic/bin/aic-mcp-server\", \
+         \"args\": [\"connect\", \"--profile\", \"acme.dev\"], \"env\": {}}}}\n"
+    );
+    assert_eq!(p.view(ClientId::Cursor).state, EntryState::Installed);
+}
+
+#[test]
+fn assistants_profile_entry_carries_the_same_socket_as_aic() {
+    let (home, a) = setup();
+    let elsewhere = home.path().join("run").join("mcp.sock");
+    let a = a.with_socket(&elsewhere);
+    let p = dev(&a);
+    for id in ClientId::ALL {
+        let plain = a.entry_value(id);
+        let profile = p.entry_value(id);
+        assert_eq!(
+            profile["env"],
+            serde_json::json!({ "AIC_MCP_SOCKET": elsewhere.display().to_string() }),
+            "{id}"
+        );
+        assert_eq!(profile["env"], plain["env"], "{id}");
+        assert_eq!(profile["command"], plain["command"], "{id}");
+        assert_eq!(
+            profile["args"],
+            serde_json::json!(["connect", "--profile", "dev"]),
+            "{id}"
+        );
+        assert_eq!(plain["args"], serde_json::json!(["connect"]), "{id}");
+    }
+}

@@ -1,9 +1,11 @@
-//! The minimal edit of Codex's TOML configuration (`[mcp_servers.aic]`) through
-//! `toml_edit`, keeping comments and layout.
+//! The minimal edit of Codex's TOML configuration (`[mcp_servers.aic]`, or
+//! `[mcp_servers.aic-<profile>]`) through `toml_edit`, keeping comments and layout. A name
+//! that is not a bare TOML key is written quoted (`[mcp_servers."aic-acme.dev"]`), and found
+//! by its value however the file spells it.
 
 use serde_json::Value;
 
-use super::{line_col, AssistantError, EntryState, ENTRY_NAME};
+use super::{line_col, AssistantError, EntryState};
 
 /// Converts a TOML item to JSON for comparison with the wanted entry.
 fn toml_item_json(item: &toml_edit::Item) -> Value {
@@ -104,9 +106,10 @@ fn replace_in_table(table: &mut dyn toml_edit::TableLike, entry: &Value) {
     }
 }
 
-/// Plans the TOML edit (`[mcp_servers.aic]`): `(state, new text)`.
+/// Plans the TOML edit of `mcp_servers.<name>`: `(state, new text)`.
 pub(super) fn plan_toml(
     text: &str,
+    name: &str,
     entry: &Value,
     shown: &str,
 ) -> Result<(EntryState, String), AssistantError> {
@@ -135,14 +138,14 @@ pub(super) fn plan_toml(
         None => {
             let mut servers = toml_edit::Table::new();
             servers.set_implicit(true);
-            servers.insert(ENTRY_NAME, toml_edit::Item::Table(entry_table(entry)));
+            servers.insert(name, toml_edit::Item::Table(entry_table(entry)));
             root.insert("mcp_servers", toml_edit::Item::Table(servers));
             EntryState::Absent
         }
         Some(item) => {
             let inline = item.is_inline_table();
             let servers = item.as_table_like_mut().ok_or_else(not_table)?;
-            match servers.get_mut(ENTRY_NAME) {
+            match servers.get_mut(name) {
                 None if inline => {
                     let mut new = json_to_toml(entry);
                     // `{ a = 1 }`: the space before `}` belongs to the last value; hand it
@@ -156,11 +159,11 @@ pub(super) fn plan_toml(
                             }
                         }
                     }
-                    servers.insert(ENTRY_NAME, toml_edit::Item::Value(new));
+                    servers.insert(name, toml_edit::Item::Value(new));
                     EntryState::Absent
                 }
                 None => {
-                    servers.insert(ENTRY_NAME, toml_edit::Item::Table(entry_table(entry)));
+                    servers.insert(name, toml_edit::Item::Table(entry_table(entry)));
                     EntryState::Absent
                 }
                 Some(existing) if toml_item_json(existing) == *entry => EntryState::Installed,
@@ -190,6 +193,7 @@ pub(super) fn plan_toml(
 mod tests {
     use std::path::Path;
 
+    use super::plan_toml;
     use crate::assistants::tests::*;
     use crate::assistants::*;
 
@@ -302,6 +306,39 @@ command = "x"
         let want = "model = \"o3\"\r\nmcp_servers = { docs = { command = \"npx\" }, aic = { command = \"/opt/aic/bin/aic-mcp-server\", args = [\"connect\"], env = {} } }\r\n";
         assert_eq!(read(&file), want);
         assert_eq!(a.view(ClientId::Codex).state, EntryState::Installed);
+    }
+
+    #[test]
+    fn assistants_toml_quotes_an_entry_name_that_is_not_a_bare_key() {
+        let entry =
+            serde_json::json!({ "command": "/x", "args": ["connect", "--profile", "acme.dev"] });
+        let name = "aic-acme.dev";
+        let (state, text) = plan_toml("", name, &entry, "t").expect("plan");
+        assert_eq!(state, EntryState::Absent);
+        let want = "[mcp_servers.\"aic-acme.dev\"]\ncommand = \"/x\"\nargs = [\"connect\", \"--profile\", \"acme.dev\"]\n";
+        assert_eq!(text, want);
+        // Read back (however the key is quoted) it is the same entry, and nothing changes.
+        for spelling in ["\"aic-acme.dev\"", "'aic-acme.dev'"] {
+            let file = want.replace("\"aic-acme.dev\"", spelling);
+            assert_eq!(
+                plan_toml(&file, name, &entry, "t").expect("plan"),
+                (EntryState::Installed, file.clone())
+            );
+        }
+        // Beside `aic`, in an inline servers table: `aic` keeps its bytes.
+        let inline = "mcp_servers = { aic = { command = \"/x\", args = [\"connect\"] } }\n";
+        let (state, text) = plan_toml(inline, name, &entry, "t").expect("plan");
+        assert_eq!(state, EntryState::Absent);
+        assert_eq!(
+            text,
+            "mcp_servers = { aic = { command = \"/x\", args = [\"connect\"] }, \"aic-acme.dev\" = { command = \"/x\", args = [\"connect\", \"--profile\", \"acme.dev\"] } }\n"
+        );
+        // A dotted key path is another table, not our entry.
+        let nested = "[mcp_servers.aic-acme.dev]\ncommand = \"/x\"\n";
+        let (state, text) = plan_toml(nested, name, &entry, "t").expect("plan");
+        assert_eq!(state, EntryState::Absent);
+        assert!(text.starts_with(nested), "{text}");
+        assert!(text.contains("[mcp_servers.\"aic-acme.dev\"]\n"), "{text}");
     }
 
     #[test]
