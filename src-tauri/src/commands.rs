@@ -74,10 +74,11 @@ pub async fn export_activity(events: Vec<serde_json::Value>) -> UiResult<Exporte
 }
 
 /// The assistants' configs, with entries for the binary installed beside the app and the
-/// socket the app serves.
-fn load_assistants(socket: Option<PathBuf>) -> UiResult<Assistants> {
+/// socket the app serves: the `aic` entry (active profile), or with `profile` that profile's
+/// own entry `aic-<profile>`.
+fn load_assistants(socket: Option<PathBuf>, profile: Option<String>) -> UiResult<Assistants> {
     let socket = socket.unwrap_or_else(aic_mcp_core::mcp::socket::default_socket_path);
-    Ok(Assistants::for_current_user(socket)?)
+    Ok(Assistants::for_current_user(socket)?.with_profile(profile.as_deref())?)
 }
 
 fn client_id(id: &str) -> UiResult<ClientId> {
@@ -86,21 +87,30 @@ fn client_id(id: &str) -> UiResult<ClientId> {
 }
 
 #[tauri::command]
-pub async fn assistants(host: Host<'_>) -> UiResult<Vec<AssistantView>> {
+pub async fn assistants(host: Host<'_>, profile: Option<String>) -> UiResult<Vec<AssistantView>> {
     let socket = host.socket_path();
-    blocking(move || Ok(load_assistants(socket)?.list())).await
+    blocking(move || Ok(load_assistants(socket, profile)?.list())).await
 }
 
 #[tauri::command]
-pub async fn assistant_preview(host: Host<'_>, id: String) -> UiResult<Preview> {
+pub async fn assistant_preview(
+    host: Host<'_>,
+    id: String,
+    profile: Option<String>,
+) -> UiResult<Preview> {
     let socket = host.socket_path();
-    blocking(move || Ok(load_assistants(socket)?.preview(client_id(&id)?)?)).await
+    blocking(move || Ok(load_assistants(socket, profile)?.preview(client_id(&id)?)?)).await
 }
 
 #[tauri::command]
-pub async fn assistant_apply(host: Host<'_>, id: String, token: String) -> UiResult<ApplyResult> {
+pub async fn assistant_apply(
+    host: Host<'_>,
+    id: String,
+    token: String,
+    profile: Option<String>,
+) -> UiResult<ApplyResult> {
     let socket = host.socket_path();
-    blocking(move || Ok(load_assistants(socket)?.apply(client_id(&id)?, &token)?)).await
+    blocking(move || Ok(load_assistants(socket, profile)?.apply(client_id(&id)?, &token)?)).await
 }
 
 async fn blocking<T: Send + 'static>(
