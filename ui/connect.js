@@ -1,5 +1,6 @@
 // Connect view: the six assistants, their config entry (copy it or let the app add it after
-// a reviewed diff), and the HTTP endpoint's bearer when that endpoint is on.
+// a reviewed diff), and the HTTP endpoint's bearer when that endpoint is on. The Profile
+// select picks the entry: `aic` (the active profile) or a profile's own `aic-NAME`.
 
 import * as ipc from "./ipc.js";
 import { subscribeStatus } from "./status.js";
@@ -15,21 +16,50 @@ const STATE = {
 };
 const ADD_LABEL = { absent: "Add…", different: "Update…", installed: "Review…" };
 
-const results = new Map(); // assistant id → last apply message
-let dialogState = null; // {assistant, preview}
+const results = new Map(); // `${profile}\n${assistant id}` → last apply message
+let dialogState = null; // {assistant, preview, profile}
 let loadSeq = 0;
+let profile = null; // the selected profile's name; null: the active profile (entry aic)
+
+const resultKey = (target, id) => `${target ?? ""}\n${id}`;
+
+// ---------------------------------------------------------------- profile select
+
+/** Fills the Profile select from the settings, keeping the selection while it exists. */
+async function loadProfiles() {
+  let names = [];
+  try {
+    const s = await ipc.getSettings();
+    names = (Array.isArray(s?.profiles) ? s.profiles : []).map((p) => p?.name).filter((n) => typeof n === "string" && n);
+  } catch {
+    // Without the settings only the entry aic is offered; the list still loads.
+  }
+  if (profile !== null && !names.includes(profile)) profile = null;
+  const select = $("connect-profile");
+  select.replaceChildren(
+    el("option", { text: "Active profile (entry aic)", attrs: { value: "" } }),
+    ...names.map((name) => el("option", { text: `${name} (entry aic-${name})`, attrs: { value: name } })),
+  );
+  select.value = profile ?? "";
+}
+
+async function refreshAll() {
+  await loadProfiles();
+  return refreshAssistants();
+}
 
 // ---------------------------------------------------------------- list
 
 export async function refreshAssistants() {
   const seq = ++loadSeq;
+  const target = profile;
   const button = $("assistants-refresh");
   button.disabled = true;
   try {
-    const list = await ipc.assistants();
+    const list = await ipc.assistants(target);
     if (seq !== loadSeq) return;
     setBanner($("connect-error"), "");
-    renderList(Array.isArray(list) ? list : []);
+    renderList(Array.isArray(list) ? list : [], target);
   } catch (e) {
     if (seq === loadSeq) setBanner($("connect-error"), `Could not read the assistants' configuration: ${errorMessage(e)}`);
   } finally {
@@ -37,11 +67,11 @@ export async function refreshAssistants() {
   }
 }
 
-function renderList(list) {
-  $("assistant-list").replaceChildren(...list.map(card));
+function renderList(list, target) {
+  $("assistant-list").replaceChildren(...list.map((a) => card(a, target)));
 }
 
-function card(a) {
+function card(a, target) {
   const state = STATE[a.state] ? a.state : "absent";
   // Unsupported (Windows for now): an entry could not work, so none is offered, only why.
   const unsupported = state === "unsupported";
@@ -57,15 +87,15 @@ function card(a) {
       text: ADD_LABEL[state],
       attrs: { type: "button" },
     });
-    add.addEventListener("click", () => startAdd(a, add));
+    add.addEventListener("click", () => startAdd(a, add, target));
     actions.append(add);
   }
 
-  const result = results.get(a.id);
+  const result = results.get(resultKey(target, a.id));
   const dim = state === "not_detected" || unsupported;
   return el(
     "article",
-    { class: `card assistant${dim ? " dim" : ""}`, dataset: { id: a.id, state } },
+    { class: `card assistant${dim ? " dim" : ""}`, dataset: { id: a.id, state, entry: entryName(a, target) } },
     el(
       "div",
       { class: "assistant-head" },
@@ -80,14 +110,20 @@ function card(a) {
   );
 }
 
+/** The entry's name: as the app reported it, else from the selection it was listed for. */
+function entryName(a, target) {
+  if (typeof a.entry_name === "string" && a.entry_name) return a.entry_name;
+  return target ? `aic-${target}` : "aic";
+}
+
 // ---------------------------------------------------------------- add / update
 
-async function startAdd(assistant, button) {
+async function startAdd(assistant, button, target) {
   button.disabled = true;
   setBanner($("connect-error"), "");
   try {
-    const preview = await ipc.assistantPreview(assistant.id);
-    openDialog(assistant, preview);
+    const preview = await ipc.assistantPreview(assistant.id, target);
+    openDialog(assistant, preview, target);
   } catch (e) {
     setBanner($("connect-error"), `${assistant.name}: ${errorMessage(e)}`);
   } finally {
@@ -110,9 +146,10 @@ function renderDiff(diff) {
   );
 }
 
-function fillDialog(assistant, preview) {
-  dialogState = { assistant, preview };
-  $("apply-title").textContent = `${preview.already_installed ? "Review" : "Add to"} ${assistant.name}`;
+function fillDialog(assistant, preview, target) {
+  dialogState = { assistant, preview, profile: target };
+  const name = entryName(assistant, target);
+  $("apply-title").textContent = preview.already_installed ? `Review ${name} in ${assistant.name}` : `Add ${name} to ${assistant.name}`;
   $("apply-path").textContent = preview.path || assistant.path;
   $("apply-backup").textContent = preview.backup_path || (preview.creates_file ? "None — this creates a new file" : "None");
   let note = "";
@@ -125,9 +162,9 @@ function fillDialog(assistant, preview) {
   $("apply-cancel").textContent = preview.already_installed ? "Close" : "Cancel";
 }
 
-function openDialog(assistant, preview) {
+function openDialog(assistant, preview, target) {
   setBanner($("apply-error"), "");
-  fillDialog(assistant, preview);
+  fillDialog(assistant, preview, target);
   const dialog = $("apply-dialog");
   if (!dialog.open) dialog.showModal();
   $("apply-cancel").focus();
@@ -135,16 +172,16 @@ function openDialog(assistant, preview) {
 
 async function write() {
   if (!dialogState) return;
-  const { assistant, preview } = dialogState;
+  const { assistant, preview, profile: target } = dialogState;
   const writeBtn = $("apply-write");
   const cancelBtn = $("apply-cancel");
   writeBtn.disabled = true;
   cancelBtn.disabled = true;
   setBanner($("apply-error"), "");
   try {
-    const res = await ipc.assistantApply(assistant.id, preview.token);
+    const res = await ipc.assistantApply(assistant.id, preview.token, target);
     const message = res && res.message ? res.message : "Written.";
-    results.set(assistant.id, message);
+    results.set(resultKey(target, assistant.id), message);
     $("apply-dialog").close();
     setBanner($("connect-result"), `${assistant.name}: ${message}`);
     refreshAssistants();
@@ -152,7 +189,7 @@ async function write() {
     if (errorCode(e) === "FileChanged") {
       // The file changed since the preview: show the new change for another review.
       try {
-        fillDialog(assistant, await ipc.assistantPreview(assistant.id));
+        fillDialog(assistant, await ipc.assistantPreview(assistant.id, target), target);
         setBanner($("apply-error"), "The file changed since this preview. Here is the change against the current file — review it and write again.");
       } catch (e2) {
         setBanner($("apply-error"), errorMessage(e2));
@@ -196,11 +233,15 @@ function onStatus(s) {
 
 /** Called when the Connect view becomes visible. */
 export function connectShown() {
-  refreshAssistants();
+  refreshAll();
 }
 
 export function initConnect() {
-  $("assistants-refresh").addEventListener("click", refreshAssistants);
+  $("assistants-refresh").addEventListener("click", refreshAll);
+  $("connect-profile").addEventListener("change", (e) => {
+    profile = e.target.value || null;
+    refreshAssistants();
+  });
   $("apply-write").addEventListener("click", write);
   $("apply-cancel").addEventListener("click", () => $("apply-dialog").close());
   $("apply-dialog").addEventListener("close", () => {
@@ -228,5 +269,5 @@ export function initConnect() {
   });
   renderBearer();
   subscribeStatus(onStatus);
-  return refreshAssistants();
+  return refreshAll();
 }

@@ -51,9 +51,10 @@ export const cancelLogin = () => invoke("cancel_login");
 export const logout = () => invoke("logout");
 export const recentActivity = (before = null, limit = 500) => invoke("recent_activity", { before, limit });
 export const exportActivity = (events) => invoke("export_activity", { events });
-export const assistants = () => invoke("assistants");
-export const assistantPreview = (id) => invoke("assistant_preview", { id });
-export const assistantApply = (id, token) => invoke("assistant_apply", { id, token });
+// `profile`: a profile's name for its own entry (aic-NAME); null for the entry aic.
+export const assistants = (profile = null) => invoke("assistants", { profile });
+export const assistantPreview = (id, profile = null) => invoke("assistant_preview", { id, profile });
+export const assistantApply = (id, token, profile = null) => invoke("assistant_apply", { id, token, profile });
 export const getSettings = () => invoke("get_settings");
 export const saveSettings = (settings) => invoke("save_settings", { settings });
 export const openLogs = () => invoke("open_logs");
