@@ -4,9 +4,12 @@ simulator tenants: the first profile is made in Settings and signed in; a second
 sign-in and makes the first active again, still signed in (its login stayed in the
 keychain: no browser). An assistant pinned with `connect --profile` reaches its profile's
 tenant only, its server name carries the profile, and the Activity view shows and filters
-the profile."""
+the profile. The Connect view writes Cursor's entry for the profile (`aic-dev`, running
+`connect --profile dev`) beside nothing else, and that entry, run as Cursor would, reaches
+dev's tenant."""
 
 import asyncio
+import json
 import os
 import pathlib
 
@@ -32,6 +35,8 @@ def two(tmp_path, keychain, chromium):
         sims.append(Sim(d))
     bundle = tmp_path / "both-ca.pem"
     bundle.write_text("".join(pathlib.Path(s.ca_file).read_text() for s in sims))
+    # Cursor is installed (its folder exists), with no entry yet.
+    (tmp_path / "home" / ".cursor").mkdir(parents=True)
     # No AIC_BASE_URL: the tenants come from the profiles.
     d = Desktop(tmp_path, args=(), AIC_CA_FILE=str(bundle))
     yield d, sims[0], sims[1]
@@ -65,10 +70,8 @@ def profile_item(d: Desktop, name: str):
     return d.driver.find_element(By.CSS_SELECTOR, f'.profile-item[data-profile="{name}"]')
 
 
-async def pinned_call(env: dict, sock: pathlib.Path, profile: str) -> tuple[str, bool]:
-    params = StdioServerParameters(
-        command=str(SERVER), args=["connect", "--profile", profile, "--socket", str(sock)], env=env,
-    )
+async def pinned_call(env: dict, command: str, args: list[str]) -> tuple[str, bool]:
+    params = StdioServerParameters(command=command, args=args, env=env)
     async with stdio_client(params) as (read, write):
         async with ClientSession(read, write) as s:
             init = await s.initialize()
@@ -101,7 +104,9 @@ def test_two_profiles_each_signed_in_switched_from_the_window_and_pinned(two):
 
     # An assistant pinned to dev reaches dev's tenant only; its server name says so.
     b.clear()
-    name, failed = asyncio.run(pinned_call(dict(d.env), d.socket, "dev"))
+    name, failed = asyncio.run(
+        pinned_call(dict(d.env), str(SERVER), ["connect", "--profile", "dev", "--socket", str(d.socket)])
+    )
     assert name == "pingone-aic-mcp-server (dev)" and not failed
     assert any(r["path"] == "/monitoring/logs/sources" for r in a.requests())
     assert b.requests() == [], "nothing reached the other tenant"
@@ -117,3 +122,22 @@ def test_two_profiles_each_signed_in_switched_from_the_window_and_pinned(two):
     d.wait_for(lambda: not d.driver.find_elements(By.CSS_SELECTOR, '.row[data-tool="getLogSources"]'), what="the row filtered out")
     select.select_by_value("dev")
     d.wait_for(lambda: d.driver.find_elements(By.CSS_SELECTOR, '.row[data-tool="getLogSources"]'), what="the row back")
+
+    # Connect: Cursor's entry for dev, written after the reviewed diff; run as Cursor runs it.
+    d.click("nav-connect")
+    Select(d.wait_for(lambda: d.driver.find_element(By.ID, "connect-profile"), what="the profile choice")).select_by_value("dev")
+    d.click_css('article.assistant[data-id="cursor"] button.add', what="Cursor's Add button")
+    diff = d.wait_for(lambda: d.text("apply-diff"), what="the diff")
+    assert '"aic-dev"' in diff, diff
+    d.click("apply-write")
+    cursor = pathlib.Path(d.env["HOME"]) / ".cursor" / "mcp.json"
+    d.wait_for(lambda: cursor.exists() and "aic-dev" in cursor.read_text(), what="Cursor's file written")
+    servers = json.loads(cursor.read_text())["mcpServers"]
+    assert list(servers) == ["aic-dev"], servers
+    entry = servers["aic-dev"]
+    assert entry["args"] == ["connect", "--profile", "dev"], entry
+    a.clear()
+    name, failed = asyncio.run(pinned_call(dict(d.env, **entry.get("env", {})), entry["command"], entry["args"]))
+    assert name == "pingone-aic-mcp-server (dev)" and not failed
+    assert any(r["path"] == "/monitoring/logs/sources" for r in a.requests())
+
