@@ -2,7 +2,7 @@
 //! capabilities under src-tauri/capabilities.
 
 /// The IPC commands (src-tauri/src/commands.rs); the capability allows exactly these.
-const COMMANDS: [&str; 23] = [
+const COMMANDS: [&str; 24] = [
     "status",
     "login",
     "cancel_login",
@@ -26,6 +26,7 @@ const COMMANDS: [&str; 23] = [
     "export_changes",
     "profiles",
     "activate_profile",
+    "logout_profile",
 ];
 
 fn main() {

@@ -69,6 +69,7 @@ export const revertChange = (id) => invoke("revert_change", { id });
 export const exportChanges = () => invoke("export_changes");
 export const profiles = () => invoke("profiles");
 export const activateProfile = (name) => invoke("activate_profile", { name });
+export const logoutProfile = (name) => invoke("logout_profile", { name });
 
 // ---- events ----
 export const onStatus = (cb) => listen("status", cb);

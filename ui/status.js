@@ -335,6 +335,22 @@ export async function refreshProfiles() {
           }
         });
       }
+      // Another profile's login can be ended from here; the active one's is Log out above.
+      let out = el("span");
+      if (!p.active && p.sign_in?.state === "signed_in") {
+        out = el("button", { class: "btn small", type: "button", text: "Log out", dataset: { logout: p.name } });
+        out.addEventListener("click", async () => {
+          out.disabled = true;
+          try {
+            await ipc.logoutProfile(p.name);
+            setBanner($("profiles-error"), "");
+          } catch (e) {
+            setBanner($("profiles-error"), errorMessage(e));
+          } finally {
+            refreshProfiles();
+          }
+        });
+      }
       return el(
         "div",
         { class: `profile-item${p.active ? " active" : ""}`, dataset: { profile: p.name }, attrs: { role: "listitem" } },
@@ -342,6 +358,7 @@ export async function refreshProfiles() {
         el("strong", { text: p.name }),
         el("span", { class: "muted profile-tenant selectable", text: p.tenant || "Built-in demo tenant" }),
         el("span", { class: "profile-state", text: (p.production ? "Production · " : "") + profileState(p) }),
+        out,
         action,
       );
     }),

@@ -257,6 +257,13 @@ pub async fn activate_profile(host: Host<'_>, name: String) -> UiResult<Settings
     Ok(host.activate_profile(&name).await?)
 }
 
+/// Signs out of one profile only (the served one through its session, another by deleting
+/// its stored login).
+#[tauri::command]
+pub async fn logout_profile(host: Host<'_>, name: String) -> UiResult<()> {
+    Ok(host.logout_profile(&name).await?)
+}
+
 /// Undoes a journaled change through an ordinary tool call (approved in ask mode,
 /// journaled, in the log). Returns the call's result text.
 #[tauri::command]

@@ -112,6 +112,7 @@ fn main() {
             commands::export_changes,
             commands::profiles,
             commands::activate_profile,
+            commands::logout_profile,
         ])
         .setup(move |app| {
             let handle = app.handle().clone();

@@ -95,6 +95,15 @@ def test_two_profiles_each_signed_in_switched_from_the_window_and_pinned(two):
         d.driver.execute_script("document.getElementById('profiles-card').scrollIntoView({block: 'center'})")
         d.screenshot(os.path.join(shots, "profiles.png"))
 
+    # Log out of dev from its card (not active): prod stays signed in; then sign in again.
+    d.click_css('.profile-item[data-profile="dev"] button[data-logout="dev"]', what="dev's Log out")
+    d.wait_for(lambda: "Signed out" in profile_item(d, "dev").text, what="dev signed out")
+    assert "expires in" in d.text("expiry"), "prod still signed in"
+    d.click_css('.profile-item[data-profile="dev"] button[data-profile="dev"]', what="Make active")
+    sign_in(d, "dev", a)
+    d.click_css('.profile-item[data-profile="prod"] button[data-profile="prod"]', what="Make active")
+    d.wait_for(lambda: d.text("profile-tag-name") == "prod" and "expires in" in d.text("expiry"), what="prod, still signed in")
+
     # Make dev active from the Status view: still signed in, no browser needed.
     a.clear()
     d.click_css('.profile-item[data-profile="dev"] button[data-profile="dev"]', what="Make active")

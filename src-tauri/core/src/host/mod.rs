@@ -1035,6 +1035,38 @@ impl Supervisor {
         .await
     }
 
+    /// Signs out of one profile and only that one: the served profile through its session
+    /// (as Log out), another by deleting its stored login.
+    pub async fn logout_profile(&self, name: &str) -> Result<(), HostError> {
+        let settings = self.settings();
+        let profile = settings.profile(name).cloned().ok_or_else(|| {
+            HostError::Settings(SettingsError::Invalid {
+                field: "profile",
+                message: format!("{name:?} is not one of the profiles"),
+            })
+        })?;
+        if self
+            .served(&settings)?
+            .is_some_and(|p| p.name == profile.name)
+        {
+            return self.logout().await;
+        }
+        let env = self.opts.env.clone();
+        let own = |k: &str| if k == "AIC_BASE_URL" { None } else { env(k) };
+        let Some(config) = settings.to_config(Some(&profile), own)? else {
+            return Ok(()); // the demo tenant keeps no login
+        };
+        let store = self
+            .opts
+            .parts
+            .store
+            .clone()
+            .unwrap_or_else(|| crate::app::store_for(&config));
+        store.clear(&config.tenant.host_key()).await?;
+        tracing::info!(profile = %profile.name, "signed out of a profile that is not served");
+        Ok(())
+    }
+
     /// Signs out of the profiles `saved` no longer has: their stored logins are deleted
     /// (unless another profile still names the same tenant). A store that cannot be
     /// reached is logged; the profile is gone from the settings either way.
