@@ -2,7 +2,7 @@
 //! capabilities under src-tauri/capabilities.
 
 /// The IPC commands (src-tauri/src/commands.rs); the capability allows exactly these.
-const COMMANDS: [&str; 24] = [
+const COMMANDS: [&str; 25] = [
     "status",
     "login",
     "cancel_login",
@@ -27,6 +27,7 @@ const COMMANDS: [&str; 24] = [
     "profiles",
     "activate_profile",
     "logout_profile",
+    "sessions",
 ];
 
 fn main() {

@@ -6,6 +6,13 @@ import { $, clock, count, el, errorMessage, fieldDiff, parseTime, setBanner, sho
 
 let list = [];
 let selected = null;
+const profileColours = new Map(); // name → colour, from the settings
+
+document.addEventListener("aic-settings", (e) => {
+  profileColours.clear();
+  for (const p of e.detail?.profiles || []) profileColours.set(p.name, p.colour);
+  renderList();
+});
 
 const pretty = (v) => (v === null || v === undefined ? "(none)" : JSON.stringify(v, null, 2));
 
@@ -16,9 +23,9 @@ function renderList() {
     ...list.map((c) => {
       const row = el(
         "button",
-        { class: `change-row${selected && selected.id === c.id ? " selected" : ""}`, type: "button", dataset: { id: c.id, tool: c.tool }, attrs: { role: "listitem" } },
+        { class: `change-row${selected && selected.id === c.id ? " selected" : ""}`, type: "button", dataset: { id: c.id, tool: c.tool, profile: c.profile || "" }, attrs: { role: "listitem", style: `--profile: ${profileColours.get(c.profile) || "transparent"}` } },
         el("span", { class: "muted", text: clock(parseTime(c.at)) }),
-        el("span", { text: c.client || "—" }),
+        el("span", { text: c.profile ? `${c.client || "—"} · ${c.profile}` : c.client || "—" }),
         el("strong", { text: c.tool }),
         el("span", { class: "muted change-subject", text: c.subject ? c.subject.label : "" }),
         el("span", { class: `badge ${c.undo.kind === "possible" ? "info" : ""}`, text: c.reverts ? "revert" : c.undo.kind === "possible" ? c.undo.action : "cannot undo" }),
@@ -34,7 +41,7 @@ function select(c) {
   renderList();
   show($("change-detail"), true);
   $("change-title").textContent = `${c.title} — ${c.subject ? c.subject.label : c.tool}`;
-  $("change-meta").textContent = [c.client || "unknown assistant", clock(parseTime(c.at)), c.tenant].join(" · ");
+  $("change-meta").textContent = [c.client || "unknown assistant", c.profile ? `profile ${c.profile}` : null, clock(parseTime(c.at)), c.tenant].filter(Boolean).join(" · ");
   const possible = c.undo.kind === "possible";
   $("change-undo").textContent = possible
     ? `${c.undo.action === "re-create" ? "Re-create" : "Revert"} with ${c.undo.restore.tool}.${c.undo.restore.note ? " " + c.undo.restore.note : ""}`

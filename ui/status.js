@@ -3,7 +3,7 @@
 // other views (Connect, the sidebar) subscribe to.
 
 import * as ipc from "./ipc.js";
-import { $, clock, clockShort, copyWithFeedback, count, countdown, el, errorMessage, setBanner, show } from "./util.js";
+import { $, clock, clockShort, copyWithFeedback, count, countdown, el, errorMessage, parseTime, setBanner, show } from "./util.js";
 
 let current = null;
 const subscribers = new Set();
@@ -277,9 +277,39 @@ export async function initStatus() {
   });
   // The profiles' time left, and a change saved in Settings.
   setInterval(refreshProfiles, 30_000);
+  setInterval(refreshSessions, 3_000);
+  refreshSessions();
   document.addEventListener("aic-settings", () => refreshProfiles());
   await refresh();
   await refreshProfiles();
+}
+
+// ---------------------------------------------------------------- connected assistants
+
+/** "Claude Code · dev (since 09:41)", one per connected session. */
+async function refreshSessions() {
+  let list;
+  try {
+    list = await ipc.sessions();
+  } catch {
+    return; // the core is restarting; the next tick shows them
+  }
+  const box = $("connected-sessions");
+  list = Array.isArray(list) ? list : [];
+  if (!list.length) {
+    box.textContent = "No assistant";
+    return;
+  }
+  box.replaceChildren(
+    ...list.map((s) =>
+      el(
+        "span",
+        { class: "session-chip", dataset: { client: s.client || "" } },
+        `${s.client || "unknown assistant"}${s.profile ? ` · ${s.profile}` : ""}`,
+        el("span", { class: "muted", text: ` (since ${clock(parseTime(s.since))})` }),
+      ),
+    ),
+  );
 }
 
 // ---------------------------------------------------------------- tenant profiles

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use aic_mcp_core::activity::ActivityPage;
 use aic_mcp_core::approval::{Answer, AnswerError, ApprovalRequest};
 use aic_mcp_core::assistants::{ApplyResult, AssistantView, Assistants, ClientId, Preview};
-use aic_mcp_core::host::{HostStatus, LiftRequest, ProfileOverview, Supervisor};
+use aic_mcp_core::host::{HostStatus, LiftRequest, ProfileOverview, SessionOverview, Supervisor};
 use aic_mcp_core::journal::Listed;
 use aic_mcp_core::policy;
 use aic_mcp_core::settings::Settings;
@@ -262,6 +262,12 @@ pub async fn activate_profile(host: Host<'_>, name: String) -> UiResult<Settings
 #[tauri::command]
 pub async fn logout_profile(host: Host<'_>, name: String) -> UiResult<()> {
     Ok(host.logout_profile(&name).await?)
+}
+
+/// The assistants connected now, each with the profile its session is bound to.
+#[tauri::command]
+pub async fn sessions(host: Host<'_>) -> UiResult<Vec<SessionOverview>> {
+    Ok(host.sessions())
 }
 
 /// Undoes a journaled change through an ordinary tool call (approved in ask mode,

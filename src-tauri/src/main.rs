@@ -113,6 +113,7 @@ fn main() {
             commands::profiles,
             commands::activate_profile,
             commands::logout_profile,
+            commands::sessions,
         ])
         .setup(move |app| {
             let handle = app.handle().clone();

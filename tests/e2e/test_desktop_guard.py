@@ -176,6 +176,11 @@ def test_ask_mode_approval_card_deny_approve_and_read_only_from_settings(desktop
         assert len(deletes(d.sim)) == 1, "still only the approved one"
         d.click("nav-status")
         d.wait_for(lambda: d.text("mode-badge") == "Read only", what="the Status view's mode")
+        # The connected assistant is listed (the Python SDK introduces itself as "mcp").
+        d.wait_for(
+            lambda: d.driver.find_elements(By.CSS_SELECTOR, '#connected-sessions .session-chip[data-client="mcp"]'),
+            what="the connected session on Status",
+        )
     finally:
         session.close()
 

@@ -817,6 +817,30 @@ async fn a_settings_file_from_before_profiles_becomes_a_profile_keeping_its_tena
             .join(format!("{host}.sock"))
     );
     assert!(std::fs::symlink_metadata(&own).is_ok());
+    // An assistant connected there is listed with the profile it is bound to, until it
+    // leaves.
+    assert!(sup.sessions().is_empty());
+    let (lines, write) = socket_session(std::path::Path::new(&own)).await;
+    let listed = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            if let Some(s) = sup.sessions().into_iter().next() {
+                return s;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("listed");
+    assert_eq!(listed.session.client.as_deref(), Some("host-test"));
+    assert_eq!(listed.profile.as_deref(), Some(host.as_str()));
+    drop((lines, write));
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while !sup.sessions().is_empty() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("gone once it left");
     sup.stop().await;
 }
 

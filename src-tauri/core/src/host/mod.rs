@@ -166,6 +166,14 @@ impl From<&Profile> for ProfileTag {
     }
 }
 
+/// A connected assistant and the profile its session is bound to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SessionOverview {
+    #[serde(flatten)]
+    pub session: crate::mcp::ConnectedSession,
+    pub profile: Option<String>,
+}
+
 /// One profile as the tray's Tenants menu and the window list it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ProfileOverview {
@@ -1033,6 +1041,24 @@ impl Supervisor {
             ..settings
         })
         .await
+    }
+
+    /// The assistants connected to the running core now, with the profile they are bound
+    /// to (the served one).
+    pub fn sessions(&self) -> Vec<SessionOverview> {
+        let Some(app) = self.app() else {
+            return Vec::new();
+        };
+        let profile = app.guard().profile.clone();
+        app.guard()
+            .sessions
+            .connected()
+            .into_iter()
+            .map(|s| SessionOverview {
+                session: s,
+                profile: profile.clone(),
+            })
+            .collect()
     }
 
     /// Signs out of one profile and only that one: the served profile through its session

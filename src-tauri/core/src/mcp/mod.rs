@@ -7,4 +7,6 @@ pub mod http;
 mod server;
 pub mod socket;
 
-pub use server::{CallGate, Caller, Confirm, Guard, ListeningSessions, McpService, SERVER_NAME};
+pub use server::{
+    CallGate, Caller, Confirm, ConnectedSession, Guard, ListeningSessions, McpService, SERVER_NAME,
+};

@@ -93,25 +93,53 @@ impl CallGate {
     }
 }
 
-/// The MCP sessions of one running core that want `notifications/tools/list_changed`.
+/// The MCP sessions of one running core (each since it was initialized): told
+/// `notifications/tools/list_changed`, and listed in the window.
 #[derive(Debug, Default)]
 pub struct ListeningSessions {
-    peers: Mutex<Vec<Peer<RoleServer>>>,
+    peers: Mutex<Vec<(Peer<RoleServer>, String)>>,
+}
+
+/// One connected assistant.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ConnectedSession {
+    /// Its MCP client name and version from `initialize` (Claude Code, Cursor, …).
+    pub client: Option<String>,
+    pub client_version: Option<String>,
+    /// When it connected (RFC 3339).
+    pub since: String,
 }
 
 impl ListeningSessions {
     fn add(&self, peer: Peer<RoleServer>) {
         let mut peers = self.peers.lock().unwrap_or_else(PoisonError::into_inner);
-        peers.retain(|p| !p.is_transport_closed());
-        peers.push(peer);
+        peers.retain(|(p, _)| !p.is_transport_closed());
+        peers.push((peer, now_rfc3339()));
+    }
+
+    /// The sessions still open, oldest first.
+    pub fn connected(&self) -> Vec<ConnectedSession> {
+        let mut peers = self.peers.lock().unwrap_or_else(PoisonError::into_inner);
+        peers.retain(|(p, _)| !p.is_transport_closed());
+        peers
+            .iter()
+            .map(|(p, since)| {
+                let info = p.peer_info();
+                ConnectedSession {
+                    client: info.as_ref().map(|i| i.client_info.name.clone()),
+                    client_version: info.map(|i| i.client_info.version.clone()),
+                    since: since.clone(),
+                }
+            })
+            .collect()
     }
 
     /// Tells every open session that the tool list changed; returns how many were told.
     pub async fn notify_all(&self) -> usize {
         let peers: Vec<_> = {
             let mut peers = self.peers.lock().unwrap_or_else(PoisonError::into_inner);
-            peers.retain(|p| !p.is_transport_closed());
-            peers.clone()
+            peers.retain(|(p, _)| !p.is_transport_closed());
+            peers.iter().map(|(p, _)| p.clone()).collect()
         };
         let mut told = 0;
         for p in peers {
