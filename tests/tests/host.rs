@@ -903,3 +903,143 @@ async fn removing_a_profile_signs_it_out_and_deletes_its_login_and_only_its_own(
     assert!(store.load(&key).await.expect("store").is_none(), "deleted");
     sup.stop().await;
 }
+
+/// One JSON-RPC line: a `tools/call` of `tool` with no arguments.
+fn call_line(id: u64, tool: &str) -> String {
+    format!(
+        "{}\n",
+        json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+               "params": {"name": tool, "arguments": {}}})
+    )
+}
+
+#[tokio::test]
+async fn switching_the_active_profile_never_moves_a_running_session_to_the_other_tenant() {
+    use tokio::io::AsyncWriteExt;
+    let mut r = rig(sim_config()).await;
+    let dev_url = r.env.remove("AIC_BASE_URL").expect("tenant");
+    // A second tenant, trusted beside the first.
+    let prod = aic_tenant_sim::start(SimConfig {
+        ca_file: Some(r.dir.path().join("ca-prod.pem")),
+        ..sim_config()
+    })
+    .await
+    .expect("second simulator");
+    let bundle = r.dir.path().join("both.pem");
+    let pem = |p: Option<PathBuf>| std::fs::read_to_string(p.expect("ca")).expect("pem");
+    std::fs::write(&bundle, pem(r.sim.ca_pem_path()) + &pem(prod.ca_pem_path())).expect("bundle");
+    r.env
+        .insert("AIC_CA_FILE".into(), bundle.display().to_string());
+    let path = r.dir.path().join("config").join("settings.json");
+    let profile = |name: &str, url: &str| Profile {
+        name: name.into(),
+        tenant_url: url.into(),
+        ..Profile::default()
+    };
+    Settings {
+        profiles: vec![profile("dev", &dev_url), profile("prod", &prod.base_url())],
+        active_profile: "dev".into(),
+        ..Settings::default()
+    }
+    .save(&path)
+    .expect("settings");
+    let mut opts = r.options(SettingsSource::File(path));
+    opts.profile_socket = true;
+    // A browser that trusts both tenants.
+    opts.parts.browser = Arc::new(ScriptedBrowser::new(
+        Some(bundle.as_path()),
+        BrowserScript::Approve,
+    ));
+    let sup = Supervisor::new(opts);
+    sup.start().await.expect("start");
+    sup.login().await.expect("login to dev");
+
+    // A session bound to dev (its own socket) makes a call: it reaches dev.
+    let own = sup.status().profile_socket_path.expect("dev's socket");
+    let (mut lines, mut write) = socket_session(std::path::Path::new(&own)).await;
+    write
+        .write_all(call_line(1, "getLogSources").as_bytes())
+        .await
+        .expect("write");
+    let answer = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
+        .await
+        .expect("in time")
+        .expect("read")
+        .expect("line");
+    assert!(
+        answer.contains("\"id\":1") && !answer.contains("\"isError\":true"),
+        "{answer}"
+    );
+    assert!(r
+        .sim
+        .requests()
+        .iter()
+        .any(|q| q.path == "/monitoring/logs/sources"));
+
+    // prod becomes active; dev's session is not moved there: its next call gets no
+    // answer from prod (the session was closed with dev's core) and prod sees nothing.
+    prod.clear_requests();
+    sup.update_settings(Settings {
+        active_profile: "prod".into(),
+        ..sup.settings()
+    })
+    .await
+    .expect("saved");
+    assert_eq!(
+        sup.status().profile.map(|p| p.name).as_deref(),
+        Some("prod")
+    );
+    let _ = write
+        .write_all(call_line(2, "getLogSources").as_bytes())
+        .await;
+    let after = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
+        .await
+        .expect("in time");
+    assert!(
+        !matches!(&after, Ok(Some(line)) if line.contains("\"id\":2")),
+        "the old session must not be answered: {after:?}"
+    );
+    assert!(
+        prod.requests()
+            .iter()
+            .all(|q| q.path.starts_with("/am/oauth2/") || q.path == "/openidm/info/login"),
+        "nothing of dev's session reached prod"
+    );
+
+    // Signed in to prod; logging out of dev leaves prod's calls working, through the main
+    // socket a new session takes.
+    sup.login().await.expect("login to prod");
+    sup.logout_profile("dev").await.expect("dev signed out");
+    let (mut lines, mut write) = socket_session(&r.socket()).await;
+    write
+        .write_all(call_line(3, "getLogSources").as_bytes())
+        .await
+        .expect("write");
+    let answer = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
+        .await
+        .expect("in time")
+        .expect("read")
+        .expect("line");
+    assert!(
+        answer.contains("\"id\":3") && !answer.contains("\"isError\":true"),
+        "{answer}"
+    );
+    assert!(prod
+        .requests()
+        .iter()
+        .any(|q| q.path == "/monitoring/logs/sources"));
+    let overview = sup.profiles_overview().await;
+    let state = |n: &str| {
+        overview
+            .iter()
+            .find(|p| p.name == n)
+            .map(|p| p.sign_in)
+            .expect("listed")
+    };
+    assert_eq!(state("dev"), aic_mcp_core::host::ProfileSignIn::SignedOut);
+    assert!(matches!(
+        state("prod"),
+        aic_mcp_core::host::ProfileSignIn::SignedIn { .. }
+    ));
+    sup.stop().await;
+}
