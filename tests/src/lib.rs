@@ -431,6 +431,24 @@ pub async fn wire_env() -> Env {
     }
 }
 
+/// The JSON of a result before its `Transaction ID:` suffix (the whole text when it has
+/// none); panics naming the text when it is not JSON.
+pub fn result_json(text: &str) -> serde_json::Value {
+    let json = text.split("\n\nTransaction ID:").next().unwrap_or(text);
+    serde_json::from_str(json).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+/// The change journal of `env`'s core, newest first (the journal must be on).
+pub fn journaled(env: &Env) -> Vec<aic_mcp_core::journal::Change> {
+    env.app
+        .guard()
+        .journal
+        .as_ref()
+        .expect("journal on")
+        .list(100)
+        .expect("journal")
+}
+
 /// The transaction id of a result's `Transaction ID:` suffix.
 pub fn tx_of(text: &str) -> Option<&str> {
     text.rsplit_once("\n\nTransaction ID: ").map(|(_, tx)| tx)

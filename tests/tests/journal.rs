@@ -9,28 +9,12 @@ use std::time::Duration;
 
 use aic_mcp_core::app::REVERT_CLIENT;
 use aic_mcp_core::approval::{Answer, Approvals};
-use aic_mcp_core::journal::{Change, Undo};
+use aic_mcp_core::journal::Undo;
 use aic_mcp_core::policy::{Mode, Rules};
-use aic_mcp_tests::{answer_next, guarded_env, Env};
+use aic_mcp_tests::{answer_next, guarded_env, journaled as changes, result_json as body_of, Env};
 use serde_json::{json, Value};
 
 const BJENSEN: &str = "a1000000-0000-4000-8000-000000000001";
-
-/// The JSON before the `Transaction ID:` suffix.
-fn body_of(text: &str) -> Value {
-    let json = text.split("\n\nTransaction ID:").next().unwrap_or(text);
-    serde_json::from_str(json).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
-}
-
-fn changes(env: &Env) -> Vec<Change> {
-    env.app
-        .guard()
-        .journal
-        .as_ref()
-        .expect("journal on")
-        .list(100)
-        .expect("journal")
-}
 
 async fn theme(env: &Env, name: &str) -> Value {
     let (err, text) = env

@@ -9,29 +9,12 @@
 use aic_mcp_core::app::REVERT_CLIENT;
 use aic_mcp_core::journal::{Change, Undo};
 use aic_mcp_core::policy::Rules;
-use aic_mcp_tests::{guarded_env, Env};
+use aic_mcp_tests::{guarded_env, journaled as changes, result_json as body_of, Env};
 use serde_json::{json, Value};
 
 const BJENSEN: &str = "a1000000-0000-4000-8000-000000000001";
 /// The IncrementLoginCountNode of the seeded alpha Login journey.
 const COUNT_NODE: &str = "5eed0005-7e57-4a00-8000-000000000005";
-
-/// The JSON before the `Transaction ID:` suffix (or the whole text when it has none).
-fn body_of(text: &str) -> Value {
-    let json = text.split("\n\nTransaction ID:").next().unwrap_or(text);
-    serde_json::from_str(json).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
-}
-
-/// Newest first.
-fn changes(env: &Env) -> Vec<Change> {
-    env.app
-        .guard()
-        .journal
-        .as_ref()
-        .expect("journal on")
-        .list(100)
-        .expect("journal")
-}
 
 /// `v` without the revisions the server sets (`_rev`, at any depth).
 fn without_revs(v: &Value) -> Value {

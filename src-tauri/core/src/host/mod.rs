@@ -404,6 +404,9 @@ impl std::fmt::Debug for Supervisor {
     }
 }
 
+/// Where a profile's login is kept, and its key there (the tenant's `host[:port]`).
+type StoredLogin = (Arc<dyn crate::auth::TokenStore>, String);
+
 /// What is needed to reach a running core's tenant and endpoints.
 type Built = (Running, HostStatus, Vec<Notice>);
 
@@ -967,14 +970,33 @@ impl Supervisor {
         Ok(saved)
     }
 
+    /// Where `profile`'s login is kept and under which key (its own tenant, whatever
+    /// `AIC_BASE_URL` says); `None` for the demo tenant, which keeps none.
+    fn login_of(
+        &self,
+        settings: &Settings,
+        profile: &Profile,
+    ) -> Result<Option<StoredLogin>, HostError> {
+        let env = self.opts.env.clone();
+        let own = |k: &str| if k == "AIC_BASE_URL" { None } else { env(k) };
+        let Some(config) = settings.to_config(Some(profile), own)? else {
+            return Ok(None);
+        };
+        let store = self
+            .opts
+            .parts
+            .store
+            .clone()
+            .unwrap_or_else(|| crate::app::store_for(&config));
+        Ok(Some((store, config.tenant.host_key())))
+    }
+
     /// Every profile with whether it has a login: the served one from its session, the
     /// others from their stored logins (one keychain read each).
     pub async fn profiles_overview(&self) -> Vec<ProfileOverview> {
         let settings = self.settings();
         let served = self.served(&settings).ok().flatten().map(|p| p.name);
         let status = self.status();
-        let env = self.opts.env.clone();
-        let own = |k: &str| if k == "AIC_BASE_URL" { None } else { env(k) };
         let mut out = Vec::with_capacity(settings.profiles.len());
         for p in &settings.profiles {
             let is_served = served.as_deref() == Some(p.name.as_str());
@@ -989,24 +1011,16 @@ impl Supervisor {
             } else if p.is_demo() {
                 ProfileSignIn::Demo
             } else {
-                match settings.to_config(Some(p), own) {
-                    Ok(Some(config)) => {
-                        let store = self
-                            .opts
-                            .parts
-                            .store
-                            .clone()
-                            .unwrap_or_else(|| crate::app::store_for(&config));
-                        match store.load(&config.tenant.host_key()).await {
-                            Ok(Some(t)) if t.expires_at > crate::host::production::now_ms() => {
-                                ProfileSignIn::SignedIn {
-                                    expires_at_ms: t.expires_at,
-                                }
+                match self.login_of(&settings, p) {
+                    Ok(Some((store, key))) => match store.load(&key).await {
+                        Ok(Some(t)) if t.expires_at > production::now_ms() => {
+                            ProfileSignIn::SignedIn {
+                                expires_at_ms: t.expires_at,
                             }
-                            Ok(_) => ProfileSignIn::SignedOut,
-                            Err(_) => ProfileSignIn::Unknown,
                         }
-                    }
+                        Ok(_) => ProfileSignIn::SignedOut,
+                        Err(_) => ProfileSignIn::Unknown,
+                    },
                     _ => ProfileSignIn::Unknown,
                 }
             };
@@ -1077,18 +1091,10 @@ impl Supervisor {
         {
             return self.logout().await;
         }
-        let env = self.opts.env.clone();
-        let own = |k: &str| if k == "AIC_BASE_URL" { None } else { env(k) };
-        let Some(config) = settings.to_config(Some(&profile), own)? else {
-            return Ok(()); // the demo tenant keeps no login
-        };
-        let store = self
-            .opts
-            .parts
-            .store
-            .clone()
-            .unwrap_or_else(|| crate::app::store_for(&config));
-        store.clear(&config.tenant.host_key()).await?;
+        // The demo tenant keeps no login.
+        if let Some((store, key)) = self.login_of(&settings, &profile)? {
+            store.clear(&key).await?;
+        }
         tracing::info!(profile = %profile.name, "signed out of a profile that is not served");
         Ok(())
     }
@@ -1097,25 +1103,15 @@ impl Supervisor {
     /// (unless another profile still names the same tenant). A store that cannot be
     /// reached is logged; the profile is gone from the settings either way.
     async fn forget_removed_profiles(&self, previous: &Settings, saved: &Settings) {
-        let env = self.opts.env.clone();
-        // The profile's own tenant, whatever AIC_BASE_URL says.
-        let own = |k: &str| if k == "AIC_BASE_URL" { None } else { env(k) };
         for gone in previous
             .profiles
             .iter()
             .filter(|p| saved.profile(&p.name).is_none() && !p.is_demo())
             .filter(|p| !saved.profiles.iter().any(|q| q.tenant_url == p.tenant_url))
         {
-            let Ok(Some(config)) = previous.to_config(Some(gone), own) else {
+            let Ok(Some((store, key))) = self.login_of(previous, gone) else {
                 continue;
             };
-            let store = self
-                .opts
-                .parts
-                .store
-                .clone()
-                .unwrap_or_else(|| crate::app::store_for(&config));
-            let key = config.tenant.host_key();
             match store.clear(&key).await {
                 Ok(()) => {
                     tracing::info!(profile = %gone.name, tenant = %key, "removed profile signed out")

@@ -557,17 +557,13 @@ impl super::Track for VariableTrack {
             .and_then(Value::as_str)
             .ok_or("the subject names no variable")?;
         // The write's token carries the update scope only; the read asks for its own.
-        match ctx
+        let r = ctx
             .send_scoped(
                 ApiRequest::get(VARIABLES).seg(id).api_version(RESOURCE_2),
                 ESV_READ,
             )
-            .await
-        {
-            Ok(r) => Ok(Some(decode_value(r.body))),
-            Err(crate::tenant::TenantError::Status { status: 404, .. }) => Ok(None),
-            Err(e) => Err(e.to_string()),
-        }
+            .await;
+        Ok(super::track::found(r)?.map(decode_value))
     }
 
     fn preview(&self, tool: &str, args: &Value, now: &Value) -> Option<Value> {

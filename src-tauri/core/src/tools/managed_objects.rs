@@ -940,14 +940,10 @@ impl super::Track for ObjectTrack {
 
     async fn read(&self, ctx: &CallCtx, subject: &super::Subject) -> Result<Option<Value>, String> {
         let field = |k: &str| subject.key.get(k).and_then(Value::as_str).unwrap_or("");
-        match ctx
-            .send(type_request(ApiRequest::get, field("objectType")).seg(field("objectId")))
-            .await
-        {
-            Ok(r) => Ok(Some(r.body)),
-            Err(TenantError::Status { status: 404, .. }) => Ok(None),
-            Err(e) => Err(e.to_string()),
-        }
+        super::track::found(
+            ctx.send(type_request(ApiRequest::get, field("objectType")).seg(field("objectId")))
+                .await,
+        )
     }
 
     fn preview(&self, tool: &str, args: &Value, now: &Value) -> Option<Value> {

@@ -467,14 +467,10 @@ impl super::Track for ScriptTrack {
             .get("scriptId")
             .and_then(Value::as_str)
             .ok_or("the subject names no script")?;
-        match ctx
+        let r = ctx
             .send(v2(script_request(ApiRequest::get, realm, id)))
-            .await
-        {
-            Ok(r) => Ok(Some(decode_script(r.body))),
-            Err(crate::tenant::TenantError::Status { status: 404, .. }) => Ok(None),
-            Err(e) => Err(e.to_string()),
-        }
+            .await;
+        Ok(super::track::found(r)?.map(decode_script))
     }
 
     fn preview(&self, tool: &str, args: &Value, now: &Value) -> Option<Value> {

@@ -4,6 +4,17 @@
 use serde_json::{Map, Value};
 
 use crate::activity::MASK;
+use crate::tenant::{ApiResponse, TenantError};
+
+/// A tracker's read: the body, `None` when the tenant says 404 (it does not exist), or
+/// why it could not be read.
+pub fn found(r: Result<ApiResponse, TenantError>) -> Result<Option<Value>, String> {
+    match r {
+        Ok(r) => Ok(Some(r.body)),
+        Err(TenantError::Status { status: 404, .. }) => Ok(None),
+        Err(e) => Err(e.to_string()),
+    }
+}
 
 /// The fields of `state` a restore writes back: all but `skip` (ids, revisions, flags a
 /// tool sets itself) and those the journal masked (their values are not kept). Returns

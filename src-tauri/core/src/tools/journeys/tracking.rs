@@ -15,7 +15,7 @@ use super::{
     auth_config, auth_config_path, node_request, send_all, tree_request, CreateJourneyArgs,
     UpdateJourneyArgs,
 };
-use crate::tenant::{ApiRequest, TenantError};
+use crate::tenant::ApiRequest;
 use crate::tools::{track, CallCtx, Realm, Restore, Subject, Track};
 
 /// The settings `updateJourney` writes without a graph, in its order.
@@ -74,13 +74,7 @@ fn realm_of(subject: &Subject) -> Result<Realm, String> {
 }
 
 /// The body of a read, or `None` on 404.
-fn found(r: Result<crate::tenant::ApiResponse, TenantError>) -> Result<Option<Value>, String> {
-    match r {
-        Ok(r) => Ok(Some(r.body)),
-        Err(TenantError::Status { status: 404, .. }) => Ok(None),
-        Err(e) => Err(e.to_string()),
-    }
-}
+use super::super::track::found;
 
 #[async_trait::async_trait]
 impl Track for JourneyTrack {
