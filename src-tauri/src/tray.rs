@@ -31,7 +31,8 @@ pub struct TrayMenu {
     tenants_shown: Mutex<Vec<TenantLine>>,
     waiting_count: Mutex<usize>,
     last_status: Mutex<Option<HostStatus>>,
-    shown_icon: Mutex<&'static str>,
+    /// The icon shown: its state and the profile colour of its dot.
+    shown_icon: Mutex<(&'static str, Option<[u8; 3]>)>,
 }
 
 pub type TrayState = Mutex<Option<Arc<TrayMenu>>>;
@@ -91,7 +92,7 @@ pub fn create(handle: &AppHandle) -> tauri::Result<()> {
             tenants_shown: Mutex::new(Vec::new()),
             waiting_count: Mutex::new(0),
             last_status: Mutex::new(None),
-            shown_icon: Mutex::new("signed-out"),
+            shown_icon: Mutex::new(("signed-out", None)),
         }));
     }
     Ok(())
@@ -149,6 +150,43 @@ pub fn show_window(app: &AppHandle, view: Option<&str>) {
             tracing::warn!(error = %e, "could not switch the window's view");
         }
     }
+}
+
+/// `#rrggbb` as its three bytes.
+pub fn parse_colour(text: &str) -> Option<[u8; 3]> {
+    let hex = text.strip_prefix('#')?;
+    if hex.len() != 6 || !hex.is_ascii() {
+        return None;
+    }
+    let byte = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).ok();
+    Some([byte(0)?, byte(2)?, byte(4)?])
+}
+
+/// An RGBA icon with a dot in `colour` in its lower right corner (a white ring around it
+/// keeps it visible on any panel): the tray shows which profile is active.
+pub fn with_profile_dot(rgba: &[u8], width: u32, height: u32, colour: [u8; 3]) -> Vec<u8> {
+    let mut out = rgba.to_vec();
+    let (w, h) = (f64::from(width), f64::from(height));
+    let r = w.min(h) * 0.2;
+    let (cx, cy) = (w - r - 1.0, h - r - 1.0);
+    let ring = (w.min(h) * 0.05).max(1.0);
+    for y in 0..height {
+        for x in 0..width {
+            let d = (f64::from(x) + 0.5 - cx).hypot(f64::from(y) + 0.5 - cy);
+            let px = if d <= r {
+                [colour[0], colour[1], colour[2], 255]
+            } else if d <= r + ring {
+                [255, 255, 255, 255]
+            } else {
+                continue;
+            };
+            let i = ((y * width + x) * 4) as usize;
+            if let Some(slot) = out.get_mut(i..i + 4) {
+                slot.copy_from_slice(&px);
+            }
+        }
+    }
+    out
 }
 
 /// Menu ids of the Tenants submenu's items: this prefix and the profile's name.
@@ -330,12 +368,21 @@ pub fn update(handle: &AppHandle, view: &HostStatus) {
         }
         SessionState::SignedOut => ("signed-out", ICON_SIGNED_OUT),
     };
+    // The active profile's colour, as a dot on the state icon.
+    let colour = view.profile.as_ref().and_then(|p| parse_colour(&p.colour));
     if let Ok(mut shown) = menu.shown_icon.lock() {
-        if *shown != name {
+        if *shown != (name, colour) {
             if let Ok(img) = Image::from_bytes(bytes) {
+                let img = match colour {
+                    Some(c) => {
+                        let (w, h) = (img.width(), img.height());
+                        Image::new_owned(with_profile_dot(img.rgba(), w, h, c), w, h)
+                    }
+                    None => img,
+                };
                 let _ = menu.tray.set_icon(Some(img));
             }
-            *shown = name;
+            *shown = (name, colour);
         }
     }
     // The active tenant first: its profile's name, else its host.
@@ -412,6 +459,32 @@ mod tests {
         );
         assert_eq!(later[0].text, "dev: signed in, 3 h 5 min left");
         assert!(tenant_lines(&[], now).is_empty());
+    }
+
+    #[test]
+    fn the_icon_gets_a_dot_in_the_profile_colour_in_its_corner_only() {
+        assert_eq!(parse_colour("#16a34a"), Some([0x16, 0xa3, 0x4a]));
+        for bad in ["16a34a", "#16a34", "#zzzzzz", "#16a34aa", "#ｆｆｆｆ"] {
+            assert_eq!(parse_colour(bad), None, "{bad}");
+        }
+        let (w, h) = (64u32, 64u32);
+        let icon = vec![10u8; (w * h * 4) as usize];
+        let dotted = with_profile_dot(&icon, w, h, [0x16, 0xa3, 0x4a]);
+        assert_eq!(dotted.len(), icon.len());
+        let px = |x: u32, y: u32| {
+            let i = ((y * w + x) * 4) as usize;
+            [dotted[i], dotted[i + 1], dotted[i + 2], dotted[i + 3]]
+        };
+        // The dot's centre, its ring, and the rest of the icon untouched.
+        assert_eq!(px(50, 50), [0x16, 0xa3, 0x4a, 255]);
+        assert_eq!(px(50, 63), [255, 255, 255, 255]);
+        assert_eq!(px(0, 0), [10, 10, 10, 10]);
+        assert_eq!(px(32, 32), [10, 10, 10, 10]);
+        let changed = (0..w * h)
+            .filter(|i| dotted[(*i * 4) as usize..(*i * 4 + 4) as usize] != [10, 10, 10, 10])
+            .count();
+        // A dot in the corner, not a repaint: less than a quarter of the icon.
+        assert!(changed > 100 && changed < (w * h / 4) as usize, "{changed}");
     }
 
     #[test]
