@@ -267,7 +267,7 @@ pub async fn logout_profile(host: Host<'_>, name: String) -> UiResult<()> {
 /// The assistants connected now, each with the profile its session is bound to.
 #[tauri::command]
 pub async fn sessions(host: Host<'_>) -> UiResult<Vec<SessionOverview>> {
-    Ok(host.sessions())
+    Ok(host.sessions().await)
 }
 
 /// Undoes a journaled change through an ordinary tool call (approved in ask mode,

@@ -3,7 +3,8 @@ simulator tenants: the first profile is made in Settings and signed in; a second
 (it becomes the active one) and signed in too; the Status view lists both with their
 sign-in and makes the first active again, still signed in (its login stayed in the
 keychain: no browser). An assistant pinned with `connect --profile` reaches its profile's
-tenant only, its server name carries the profile, and the Activity view shows and filters
+tenant only, the profile that is not active included (its core stays on standby, signed
+in), its server name carries the profile, and the Activity view shows and filters
 the profile. The Connect view writes Cursor's entry for the profile (`aic-dev`, running
 `connect --profile dev`) beside nothing else, and that entry, run as Cursor would, reaches
 dev's tenant."""
@@ -119,18 +120,31 @@ def test_two_profiles_each_signed_in_switched_from_the_window_and_pinned(two):
     assert name == "pingone-aic-mcp-server (dev)" and not failed
     assert any(r["path"] == "/monitoring/logs/sources" for r in a.requests())
     assert b.requests() == [], "nothing reached the other tenant"
+    # prod, not active now, still serves its own socket and its sign-in: pinned to it, an
+    # assistant reaches prod's tenant and nothing of it reaches dev's.
+    a.clear()
+    name, failed = asyncio.run(
+        pinned_call(dict(d.env), str(SERVER), ["connect", "--profile", "prod", "--socket", str(d.socket)])
+    )
+    assert name == "pingone-aic-mcp-server (prod)" and not failed
+    assert any(r["path"] == "/monitoring/logs/sources" for r in b.requests())
+    assert a.requests() == [], "nothing reached dev's tenant"
 
-    # The Activity view shows the profile and filters by it.
+    # The Activity view shows each call's profile and filters by it.
     d.click("nav-activity")
-    row = d.wait_for(lambda: d.driver.find_element(By.CSS_SELECTOR, '.row[data-tool="getLogSources"]'), what="the call's row")
-    assert row.get_attribute("data-profile") == "dev"
+    row = d.wait_for(
+        lambda: d.driver.find_element(By.CSS_SELECTOR, '.row[data-tool="getLogSources"][data-profile="dev"]'),
+        what="dev's call",
+    )
     assert "· dev" in row.get_attribute("textContent"), row.get_attribute("textContent")
+    d.wait_for(lambda: d.driver.find_elements(By.CSS_SELECTOR, '.row[data-tool="getLogSources"][data-profile="prod"]'), what="prod's call")
     select = Select(d.driver.find_element(By.ID, "filter-profile"))
     assert {o.get_attribute("value") for o in select.options} >= {"", "dev", "prod"}
+    rows = lambda: {r.get_attribute("data-profile") for r in d.driver.find_elements(By.CSS_SELECTOR, '.row[data-tool="getLogSources"]')}  # noqa: E731
     select.select_by_value("prod")
-    d.wait_for(lambda: not d.driver.find_elements(By.CSS_SELECTOR, '.row[data-tool="getLogSources"]'), what="the row filtered out")
+    d.wait_for(lambda: rows() == {"prod"}, what="only prod's call")
     select.select_by_value("dev")
-    d.wait_for(lambda: d.driver.find_elements(By.CSS_SELECTOR, '.row[data-tool="getLogSources"]'), what="the row back")
+    d.wait_for(lambda: rows() == {"dev"}, what="only dev's call")
 
     # Connect: Cursor's entry for dev, written after the reviewed diff; run as Cursor runs it.
     d.click("nav-connect")

@@ -819,11 +819,11 @@ async fn a_settings_file_from_before_profiles_becomes_a_profile_keeping_its_tena
     assert!(std::fs::symlink_metadata(&own).is_ok());
     // An assistant connected there is listed with the profile it is bound to, until it
     // leaves.
-    assert!(sup.sessions().is_empty());
+    assert!(sup.sessions().await.is_empty());
     let (lines, write) = socket_session(std::path::Path::new(&own)).await;
     let listed = tokio::time::timeout(Duration::from_secs(10), async {
         loop {
-            if let Some(s) = sup.sessions().into_iter().next() {
+            if let Some(s) = sup.sessions().await.into_iter().next() {
                 return s;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -835,7 +835,7 @@ async fn a_settings_file_from_before_profiles_becomes_a_profile_keeping_its_tena
     assert_eq!(listed.profile.as_deref(), Some(host.as_str()));
     drop((lines, write));
     tokio::time::timeout(Duration::from_secs(10), async {
-        while !sup.sessions().is_empty() {
+        while !sup.sessions().await.is_empty() {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     })
@@ -914,7 +914,7 @@ fn call_line(id: u64, tool: &str) -> String {
 }
 
 #[tokio::test]
-async fn switching_the_active_profile_never_moves_a_running_session_to_the_other_tenant() {
+async fn switching_the_active_profile_never_moves_a_running_session_and_both_stay_signed_in() {
     use tokio::io::AsyncWriteExt;
     let mut r = rig(sim_config()).await;
     let dev_url = r.env.remove("AIC_BASE_URL").expect("tenant");
@@ -945,6 +945,8 @@ async fn switching_the_active_profile_never_moves_a_running_session_to_the_other
     .expect("settings");
     let mut opts = r.options(SettingsSource::File(path));
     opts.profile_socket = true;
+    // As the desktop: a call never opens a browser by itself.
+    opts.parts.interactive_on_demand = false;
     // A browser that trusts both tenants.
     opts.parts.browser = Arc::new(ScriptedBrowser::new(
         Some(bundle.as_path()),
@@ -952,6 +954,12 @@ async fn switching_the_active_profile_never_moves_a_running_session_to_the_other
     ));
     let sup = Supervisor::new(opts);
     sup.start().await.expect("start");
+    // Every profile is served from the start: prod, not active, on its own socket.
+    let prod_socket = aic_mcp_core::mcp::socket::profile_socket_path(&r.socket(), "prod");
+    assert!(
+        std::fs::symlink_metadata(&prod_socket).is_ok(),
+        "prod's socket"
+    );
     sup.login().await.expect("login to dev");
 
     // A session bound to dev (its own socket) makes a call: it reaches dev.
@@ -976,9 +984,11 @@ async fn switching_the_active_profile_never_moves_a_running_session_to_the_other
         .iter()
         .any(|q| q.path == "/monitoring/logs/sources"));
 
-    // prod becomes active; dev's session is not moved there: its next call gets no
-    // answer from prod (the session was closed with dev's core) and prod sees nothing.
+    // prod becomes active; dev's session is not moved there: its next call is answered by
+    // dev's tenant (dev's core stays on standby, serving its own socket), and prod sees
+    // nothing of it.
     prod.clear_requests();
+    r.sim.clear_requests();
     sup.update_settings(Settings {
         active_profile: "prod".into(),
         ..sup.settings()
@@ -989,27 +999,48 @@ async fn switching_the_active_profile_never_moves_a_running_session_to_the_other
         sup.status().profile.map(|p| p.name).as_deref(),
         Some("prod")
     );
-    let _ = write
+    write
         .write_all(call_line(2, "getLogSources").as_bytes())
-        .await;
-    let after = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
         .await
-        .expect("in time");
+        .expect("write");
+    let answer = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
+        .await
+        .expect("in time")
+        .expect("read")
+        .expect("line");
     assert!(
-        !matches!(&after, Ok(Some(line)) if line.contains("\"id\":2")),
-        "the old session must not be answered: {after:?}"
+        answer.contains("\"id\":2") && !answer.contains("\"isError\":true"),
+        "{answer}"
     );
+    assert!(r
+        .sim
+        .requests()
+        .iter()
+        .any(|q| q.path == "/monitoring/logs/sources"));
     assert!(
         prod.requests()
             .iter()
             .all(|q| q.path.starts_with("/am/oauth2/") || q.path == "/openidm/info/login"),
         "nothing of dev's session reached prod"
     );
+    // Both profiles' assistants are listed, each with its own profile.
+    let listed: Vec<Option<String>> = sup
+        .sessions()
+        .await
+        .into_iter()
+        .map(|s| s.profile)
+        .collect();
+    assert_eq!(
+        listed,
+        [Some("dev".to_string())],
+        "dev's session, still bound to dev"
+    );
 
     // Signed in to prod; logging out of dev leaves prod's calls working, through the main
     // socket a new session takes.
     sup.login().await.expect("login to prod");
     sup.logout_profile("dev").await.expect("dev signed out");
+    let (lines_dev, write_dev) = (lines, write);
     let (mut lines, mut write) = socket_session(&r.socket()).await;
     write
         .write_all(call_line(3, "getLogSources").as_bytes())
@@ -1037,6 +1068,30 @@ async fn switching_the_active_profile_never_moves_a_running_session_to_the_other
             .expect("listed")
     };
     assert_eq!(state("dev"), aic_mcp_core::host::ProfileSignIn::SignedOut);
+    // dev's own session is still dev's: signed out now, its call says so and reaches no
+    // tenant.
+    prod.clear_requests();
+    r.sim.clear_requests();
+    let (mut dev_lines, mut dev_write) = (lines_dev, write_dev);
+    dev_write
+        .write_all(call_line(4, "getLogSources").as_bytes())
+        .await
+        .expect("write");
+    let answer = tokio::time::timeout(Duration::from_secs(10), dev_lines.next_line())
+        .await
+        .expect("in time")
+        .expect("read")
+        .expect("line");
+    assert!(
+        answer.contains("\"id\":4") && answer.contains("\"isError\":true"),
+        "{answer}"
+    );
+    assert!(r
+        .sim
+        .requests()
+        .iter()
+        .all(|q| q.path.starts_with("/am/oauth2/")));
+    assert!(prod.requests().is_empty());
     assert!(matches!(
         state("prod"),
         aic_mcp_core::host::ProfileSignIn::SignedIn { .. }

@@ -79,6 +79,9 @@ pub struct AppParts {
     /// The tenant profile this core serves (its name in the activity, the journal and
     /// the server name assistants see).
     pub profile: Option<String>,
+    /// Keep the change journal; `None`: when `audit_log` is on (a host that writes the
+    /// audit file itself for several cores turns `audit_log` off and this on).
+    pub journal: Option<bool>,
 }
 
 impl Default for AppParts {
@@ -94,6 +97,7 @@ impl Default for AppParts {
             policy: None,
             approvals: None,
             profile: None,
+            journal: None,
         }
     }
 }
@@ -229,9 +233,11 @@ impl App {
             policy: parts.policy.unwrap_or_default(),
             approvals: parts.approvals,
             sessions: Arc::new(ListeningSessions::default()),
-            // The journal sits beside the audit file (and is off when that is).
+            // The journal sits beside the audit file (and is off when that is, unless the
+            // host says otherwise).
             journal: parts
-                .audit_log
+                .journal
+                .unwrap_or(parts.audit_log)
                 .then(|| crate::journal::Journal::new(&config.log_dir)),
             profile: parts.profile,
         };
@@ -403,13 +409,26 @@ impl App {
         &self,
         path: &std::path::Path,
     ) -> Result<std::path::PathBuf, crate::mcp::socket::SocketError> {
+        self.serve_socket_until(path, self.accept_stop.clone())
+            .await
+    }
+
+    /// A token that stops one endpoint accepting before the core stops (its sessions stay
+    /// until the core stops); the core's stop fires it too.
+    pub fn endpoint_stop(&self) -> CancellationToken {
+        self.accept_stop.child_token()
+    }
+
+    /// [`App::serve_socket`], accepting until `stop` (see [`App::endpoint_stop`]).
+    pub async fn serve_socket_until(
+        &self,
+        path: &std::path::Path,
+        stop: CancellationToken,
+    ) -> Result<std::path::PathBuf, crate::mcp::socket::SocketError> {
         let listener = crate::mcp::socket::SocketListener::bind(path).await?;
         let bound = listener.path().to_path_buf();
-        let task = tokio::spawn(listener.serve(
-            self.service_factory(),
-            self.accept_stop.clone(),
-            self.sessions.clone(),
-        ));
+        let task =
+            tokio::spawn(listener.serve(self.service_factory(), stop, self.sessions.clone()));
         if let Ok(mut tasks) = self.tasks.lock() {
             tasks.push(task);
         }
@@ -423,11 +442,22 @@ impl App {
         port: u16,
         bearer: crate::secret::LocalBearer,
     ) -> Result<std::net::SocketAddr, crate::mcp::http::HttpError> {
+        self.serve_http_until(port, bearer, self.accept_stop.clone())
+            .await
+    }
+
+    /// [`App::serve_http`], accepting until `stop` (see [`App::endpoint_stop`]).
+    pub async fn serve_http_until(
+        &self,
+        port: u16,
+        bearer: crate::secret::LocalBearer,
+        stop: CancellationToken,
+    ) -> Result<std::net::SocketAddr, crate::mcp::http::HttpError> {
         let endpoint = crate::mcp::http::serve_http(
             port,
             bearer,
             self.service_factory(),
-            self.accept_stop.clone(),
+            stop,
             self.sessions.clone(),
         )
         .await?;

@@ -376,6 +376,26 @@ struct Running {
     watchers: CancellationToken,
     watcher_tasks: Vec<tokio::task::JoinHandle<()>>,
     bearer: Option<LocalBearer>,
+    /// Stops the endpoints only the active core serves (the main socket, HTTP).
+    main_stop: CancellationToken,
+    /// This core's rules (its profile's mode and switches).
+    policy: Arc<Policy>,
+    /// The profile it serves, the demo's sign-in hint, its own socket.
+    profile: Option<String>,
+    sign_in_hint: Option<String>,
+    profile_socket_path: Option<String>,
+}
+
+/// A core being built: the app and what the host keeps beside it.
+struct Core {
+    app: Arc<App>,
+    tenant_guard: Option<Box<dyn std::any::Any + Send + Sync>>,
+    demo: bool,
+    sign_in_hint: Option<String>,
+    policy: Arc<Policy>,
+    profile: Option<String>,
+    profile_socket_path: Option<String>,
+    endpoint_errors: Vec<EndpointError>,
 }
 
 /// The one owner of the core's lifecycle (see the module docs).
@@ -388,8 +408,13 @@ pub struct Supervisor {
     lifecycle: tokio::sync::Mutex<Option<Running>>,
     current: RwLock<Option<Arc<App>>>,
     bus: Arc<ActivityBus>,
-    /// The rules in force, shared by every run of the core and changed live.
-    policy: Arc<Policy>,
+    /// The rules in force for the active profile (its core's), changed live.
+    policy: RwLock<Arc<Policy>>,
+    /// The cores of profiles that were active and still serve their own sockets (their
+    /// sessions stay bound to them), by profile name.
+    standby: tokio::sync::Mutex<std::collections::BTreeMap<String, Running>>,
+    /// The one audit file writer for every core of this host (they share the bus).
+    audit: Mutex<Option<(crate::activity::AuditWriter, CancellationToken)>>,
     /// Read only lifted for a while on a production tenant.
     lift: Mutex<Option<production::Lift>>,
     status: watch::Sender<HostStatus>,
@@ -450,7 +475,9 @@ impl Supervisor {
             lifecycle: tokio::sync::Mutex::new(None),
             current: RwLock::new(None),
             bus: ActivityBus::new(RECENT_EVENTS),
-            policy,
+            policy: RwLock::new(policy),
+            standby: tokio::sync::Mutex::new(std::collections::BTreeMap::new()),
+            audit: Mutex::new(None),
             lift: Mutex::new(None),
             status: watch::Sender::new(initial),
             notices: broadcast::Sender::new(64),
@@ -518,7 +545,7 @@ impl Supervisor {
     /// Every status names the rules in force and the profile, whatever built it.
     fn stamp_guard(&self, s: &mut HostStatus) {
         let served = self.served(&self.settings()).ok().flatten();
-        s.mode = self.policy.rules().mode;
+        s.mode = self.policy().rules().mode;
         s.production = served.as_ref().is_some_and(|p| p.production);
         s.profile = served.as_ref().map(ProfileTag::from);
         s.lifted_until_ms = self.active_lift().map(|l| l.until_ms);
@@ -642,15 +669,36 @@ impl Supervisor {
 
     /// Undoes a journaled change through an ordinary tool call (see [`App::revert`]).
     pub async fn revert(&self, id: &str) -> Result<String, HostError> {
-        self.running()?
-            .revert(id)
+        let active = self.running()?;
+        // The change is undone on its own profile's tenant: by that profile's core.
+        let profile = active
+            .guard()
+            .journal
+            .as_ref()
+            .and_then(|j| j.get(id).ok())
+            .and_then(|c| c.profile);
+        let app = match profile {
+            Some(p) if active.guard().profile.as_deref() != Some(p.as_str()) => self
+                .standby
+                .lock()
+                .await
+                .get(&p)
+                .map(|r| r.app.clone())
+                .ok_or_else(|| {
+                    HostError::Revert(format!(
+                        "the change was made on profile {p:?}, which is not running now; make it active to revert it"
+                    ))
+                })?,
+            _ => active,
+        };
+        app.revert(id)
             .await
             .map_err(|e| HostError::Revert(e.to_string()))
     }
 
     /// The rules in force (mode, switches, approval timeout).
-    pub fn policy(&self) -> &Arc<Policy> {
-        &self.policy
+    pub fn policy(&self) -> Arc<Policy> {
+        self.policy.read().map(|p| p.clone()).unwrap_or_default()
     }
 
     /// The window's approval queue (a host without one asks through elicitation).
@@ -669,7 +717,7 @@ impl Supervisor {
                 rules.mode = lift.mode;
             }
         }
-        if self.policy.set(rules) {
+        if self.policy().set(rules) {
             if let Some(q) = self.approvals() {
                 q.revoke_grants();
             }
@@ -688,11 +736,32 @@ impl Supervisor {
     /// failure is also published (phase `Failed`, `problem`, a `StartFailed` notice).
     pub async fn start(self: &Arc<Self>) -> Result<(), HostError> {
         let mut life = self.lifecycle.lock().await;
+        let settings = self.settings();
+        let served = self.served(&settings).ok().flatten();
         if let Some(running) = life.take() {
-            self.stop_running(running).await;
+            // Another profile becomes active: the previous one's core stays, serving its
+            // own socket, so its sessions keep their tenant. Anything else restarts.
+            let keep = self.opts.profile_socket
+                && running.profile.is_some()
+                && running.profile != served.as_ref().map(|p| p.name.clone())
+                && running.profile_socket_path.is_some();
+            if keep {
+                self.demote(running).await;
+            } else {
+                self.stop_running(running).await;
+            }
         }
+        self.prune_standby(&settings).await;
         self.update(|s| s.phase = Phase::Starting);
-        match self.build().await {
+        let standing_by = match &served {
+            Some(p) => self.standby.lock().await.remove(&p.name),
+            None => None,
+        };
+        let built = match standing_by {
+            Some(running) => Ok(self.promote(running).await),
+            None => self.build().await,
+        };
+        match built {
             Ok((running, status, notices)) => {
                 self.set_current(Some(running.app.clone()));
                 *life = Some(running);
@@ -700,6 +769,7 @@ impl Supervisor {
                 for n in notices {
                     self.notify(n);
                 }
+                self.start_standby(&settings).await;
                 Ok(())
             }
             Err(e) => {
@@ -717,11 +787,124 @@ impl Supervisor {
         }
     }
 
-    /// Stops the running core (nothing happens when none runs).
+    /// Stops the running core and every standby one (nothing happens when none runs),
+    /// then the audit file drains.
     pub async fn stop(&self) -> Option<StopReport> {
         let mut life = self.lifecycle.lock().await;
-        let running = life.take()?;
-        Some(self.stop_running(running).await)
+        let standby: Vec<Running> = std::mem::take(&mut *self.standby.lock().await)
+            .into_values()
+            .collect();
+        for r in standby {
+            Self::stop_core(r, self.opts.grace).await;
+        }
+        let report = match life.take() {
+            Some(running) => Some(self.stop_running(running).await),
+            None => None,
+        };
+        let audit = self.audit.lock().ok().and_then(|mut a| a.take());
+        if let Some((writer, cancel)) = audit {
+            cancel.cancel();
+            writer.finish().await;
+        }
+        report
+    }
+
+    /// The active core steps back: the main socket and HTTP stop accepting, its status
+    /// watchers stop; its own socket, sessions and login stay.
+    async fn demote(&self, running: Running) {
+        self.set_current(None);
+        running.main_stop.cancel();
+        running.watchers.cancel();
+        let Running {
+            app,
+            tenant_guard,
+            watcher_tasks,
+            policy,
+            profile,
+            sign_in_hint,
+            profile_socket_path,
+            ..
+        } = running;
+        for task in watcher_tasks {
+            task.abort();
+            let _ = task.await;
+        }
+        let Some(name) = profile.clone() else { return };
+        tracing::info!(profile = %name, "profile on standby: its own socket and sessions stay");
+        self.standby.lock().await.insert(
+            name,
+            Running {
+                app,
+                tenant_guard,
+                watchers: CancellationToken::new(),
+                watcher_tasks: Vec::new(),
+                bearer: None,
+                main_stop: CancellationToken::new(),
+                policy,
+                profile,
+                sign_in_hint,
+                profile_socket_path,
+            },
+        );
+    }
+
+    /// A standby core becomes the active one again.
+    async fn promote(self: &Arc<Self>, running: Running) -> Built {
+        tracing::info!(profile = ?running.profile, "standby profile made active");
+        let core = Core {
+            app: running.app,
+            demo: running.tenant_guard.is_some(),
+            tenant_guard: running.tenant_guard,
+            sign_in_hint: running.sign_in_hint,
+            policy: running.policy,
+            profile: running.profile,
+            profile_socket_path: running.profile_socket_path,
+            endpoint_errors: Vec::new(),
+        };
+        self.attach(core, &self.settings()).await
+    }
+
+    /// Stops standby cores whose profile is gone or names another tenant now, and puts
+    /// each remaining one's rules in force.
+    async fn prune_standby(&self, settings: &Settings) {
+        let env = self.opts.env.clone();
+        let own = |k: &str| if k == "AIC_BASE_URL" { None } else { env(k) };
+        let mut standby = self.standby.lock().await;
+        let gone: Vec<String> = standby
+            .iter()
+            .filter(|(name, r)| {
+                let now = settings
+                    .profile(name)
+                    .and_then(|p| settings.to_config(Some(p), own).ok().flatten())
+                    .map(|c| c.tenant.origin());
+                now.as_deref() != Some(r.app.config().tenant.origin().as_str())
+            })
+            .map(|(name, _)| name.clone())
+            .collect();
+        for name in gone {
+            if let Some(r) = standby.remove(&name) {
+                tracing::info!(profile = %name, "standby profile stopped (removed or changed)");
+                Self::stop_core(r, self.opts.grace).await;
+            }
+        }
+        for (name, r) in standby.iter() {
+            if let Ok(rules) =
+                settings.rules(settings.profile(name), |k| env(k), self.opts.default_mode)
+            {
+                r.policy.set(rules);
+            }
+        }
+    }
+
+    /// Stops a core that is not the active one.
+    async fn stop_core(running: Running, grace: Duration) {
+        running.watchers.cancel();
+        running.app.shutdown_with_grace(grace).await;
+        for task in running.watcher_tasks {
+            task.abort();
+            let _ = task.await;
+        }
+        drop(running.tenant_guard);
     }
 
     async fn stop_running(&self, running: Running) -> StopReport {
@@ -748,21 +931,120 @@ impl Supervisor {
 
     async fn build(self: &Arc<Self>) -> Result<Built, HostError> {
         let settings = self.settings();
+        let served = self.served(&settings)?;
+        // The first core takes the host's policy (a host may hand one in); each later one
+        // its own, so a core on standby keeps its profile's rules.
+        let policy = {
+            let current = self.policy();
+            let used = self.app().is_some() || !self.standby.lock().await.is_empty();
+            if used {
+                let fresh = Arc::new(Policy::default());
+                if let Ok(mut p) = self.policy.write() {
+                    *p = fresh.clone();
+                }
+                fresh
+            } else {
+                current
+            }
+        };
+        self.apply_rules(&settings)?;
+        let core = self.build_core(&settings, served, policy).await?;
+        Ok(self.attach(core, &settings).await)
+    }
+
+    /// Starts a standby core for every configured profile that is not served and has none
+    /// yet (not the demo tenant's), so each profile's own socket and sign-in are there from
+    /// the start. A profile whose core cannot start is logged and left out.
+    async fn start_standby(self: &Arc<Self>, settings: &Settings) {
+        if !self.opts.profile_socket || self.opts.socket.is_none() {
+            return;
+        }
+        let served = self.served(settings).ok().flatten().map(|p| p.name);
+        let env = self.opts.env.clone();
+        for p in &settings.profiles {
+            if p.is_demo()
+                || served.as_deref() == Some(p.name.as_str())
+                || self.standby.lock().await.contains_key(&p.name)
+            {
+                continue;
+            }
+            let policy = Arc::new(Policy::default());
+            match settings.rules(Some(p), |k| env(k), self.opts.default_mode) {
+                Ok(rules) => {
+                    policy.set(rules);
+                }
+                Err(e) => {
+                    tracing::warn!(profile = %p.name, error = %e, "profile not started");
+                    continue;
+                }
+            }
+            match self.build_core(settings, Some(p.clone()), policy).await {
+                Ok(core) => {
+                    core.app.restore_login().await;
+                    self.standby.lock().await.insert(
+                        p.name.clone(),
+                        Running {
+                            app: core.app,
+                            tenant_guard: core.tenant_guard,
+                            watchers: CancellationToken::new(),
+                            watcher_tasks: Vec::new(),
+                            bearer: None,
+                            main_stop: CancellationToken::new(),
+                            policy: core.policy,
+                            profile: core.profile,
+                            sign_in_hint: core.sign_in_hint,
+                            profile_socket_path: core.profile_socket_path,
+                        },
+                    );
+                }
+                Err(e) => {
+                    tracing::warn!(profile = %p.name, error = %e, "profile not started")
+                }
+            }
+        }
+    }
+
+    /// A new core for `served`: its tenant (or the demo's), `policy` and its own socket.
+    async fn build_core(
+        self: &Arc<Self>,
+        settings: &Settings,
+        served: Option<Profile>,
+        policy: Arc<Policy>,
+    ) -> Result<Core, HostError> {
         let env = self.opts.env.clone();
         let configured = if self.opts.force_demo {
             None
         } else {
-            settings.to_config(self.served(&settings)?.as_ref(), |k| env(k))?
+            // A profile's own tenant; the environment's only for the served one (as
+            // before profiles: AIC_BASE_URL wins).
+            let own_only = served.as_ref().is_some_and(|p| {
+                self.served(settings)
+                    .ok()
+                    .flatten()
+                    .is_none_or(|s| s.name != p.name)
+            });
+            if own_only {
+                settings.to_config(served.as_ref(), |k| {
+                    if k == "AIC_BASE_URL" {
+                        None
+                    } else {
+                        env(k)
+                    }
+                })?
+            } else {
+                settings.to_config(served.as_ref(), |k| env(k))?
+            }
         };
-        self.apply_rules(&settings)?;
-        let served = self.served(&settings)?;
         let mut parts = AppParts {
             bus: Some(self.bus.clone()),
-            policy: Some(self.policy.clone()),
+            policy: Some(policy.clone()),
             profile: served.as_ref().map(|p| p.name.clone()),
+            // One audit file for every core of this host (they share the bus): the host
+            // writes it; each core keeps the journal.
+            audit_log: false,
+            journal: Some(self.opts.parts.journal.unwrap_or(self.opts.parts.audit_log)),
             ..self.opts.parts.clone()
         };
-        let mut notices = Vec::new();
         let (config, provided) = match configured {
             Some(config) => (config, None),
             None if self.opts.force_demo || self.opts.demo_when_unconfigured => {
@@ -791,19 +1073,11 @@ impl Supervisor {
                 parts.browser = b.clone();
             }
         }
+        if self.opts.parts.audit_log {
+            self.ensure_audit(&config.log_dir)?;
+        }
         let app = App::start(config, parts)?;
         let mut endpoint_errors = Vec::new();
-        let socket_path = match &self.opts.socket {
-            None => None,
-            Some(path) => match app.serve_socket(path).await {
-                Ok(p) => Some(p.display().to_string()),
-                Err(e) => {
-                    tracing::warn!(error = %e, "local MCP socket not served");
-                    endpoint_errors.push(socket_error(&e));
-                    None
-                }
-            },
-        };
         let profile_socket_path = match (&self.opts.socket, &served) {
             (Some(main), Some(p)) if self.opts.profile_socket => {
                 let path = crate::mcp::socket::profile_socket_path(main, &p.name);
@@ -818,10 +1092,76 @@ impl Supervisor {
             }
             _ => None,
         };
+        Ok(Core {
+            app,
+            demo: provided.is_some(),
+            sign_in_hint: provided.as_ref().and_then(|p| p.sign_in_hint.clone()),
+            tenant_guard: provided.map(|p| p.guard),
+            policy,
+            profile: served.map(|p| p.name),
+            profile_socket_path,
+            endpoint_errors,
+        })
+    }
+
+    /// Starts the audit file writer on the host's bus, once.
+    fn ensure_audit(&self, dir: &std::path::Path) -> Result<(), HostError> {
+        let Ok(mut slot) = self.audit.lock() else {
+            return Ok(());
+        };
+        if slot.is_none() {
+            let cancel = CancellationToken::new();
+            let writer = crate::activity::spawn_audit_writer(&self.bus, dir, cancel.clone())
+                .map_err(|e| {
+                    HostError::Start(AppError::AuditLog {
+                        dir: dir.display().to_string(),
+                        detail: e.to_string(),
+                    })
+                })?;
+            *slot = Some((writer, cancel));
+        }
+        Ok(())
+    }
+
+    /// Makes `core` the active one: the main socket, HTTP, the restored login, the status
+    /// watchers, its rules in force.
+    async fn attach(self: &Arc<Self>, core: Core, settings: &Settings) -> Built {
+        let Core {
+            app,
+            tenant_guard,
+            demo,
+            sign_in_hint,
+            policy,
+            profile,
+            profile_socket_path,
+            mut endpoint_errors,
+        } = core;
+        if let Ok(mut p) = self.policy.write() {
+            *p = policy.clone();
+        }
+        if let Err(e) = self.apply_rules(settings) {
+            tracing::warn!(error = %e, "the profile's rules were not applied");
+        }
+        let mut notices = Vec::new();
+        let main_stop = app.endpoint_stop();
+        let socket_path = match &self.opts.socket {
+            None => None,
+            Some(path) => match app.serve_socket_until(path, main_stop.clone()).await {
+                Ok(p) => Some(p.display().to_string()),
+                Err(e) => {
+                    tracing::warn!(error = %e, "local MCP socket not served");
+                    endpoint_errors.push(socket_error(&e));
+                    None
+                }
+            },
+        };
         let mut bearer = None;
         let http_url = if settings.http_enabled {
             match self.resolve_bearer().await {
-                Ok(b) => match app.serve_http(settings.http_port, b.clone()).await {
+                Ok(b) => match app
+                    .serve_http_until(settings.http_port, b.clone(), main_stop.clone())
+                    .await
+                {
                     Ok(addr) => {
                         bearer = Some(b);
                         Some(format!("http://{addr}/mcp"))
@@ -867,10 +1207,10 @@ impl Supervisor {
         let status = HostStatus {
             phase: Phase::Running,
             session: app.status(),
-            demo: provided.is_some(),
-            sign_in_hint: provided.as_ref().and_then(|p| p.sign_in_hint.clone()),
+            demo,
+            sign_in_hint: sign_in_hint.clone(),
             socket_path,
-            profile_socket_path,
+            profile_socket_path: profile_socket_path.clone(),
             http_url,
             endpoint_errors,
             problem: self.settings_error.lock().ok().and_then(|e| e.clone()),
@@ -878,12 +1218,17 @@ impl Supervisor {
         };
         let running = Running {
             app,
-            tenant_guard: provided.map(|p| p.guard),
+            tenant_guard,
             watchers,
             watcher_tasks,
             bearer,
+            main_stop,
+            policy,
+            profile,
+            sign_in_hint,
+            profile_socket_path,
         };
-        Ok((running, status, notices))
+        (running, status, notices)
     }
 
     /// The HTTP endpoint's bearer: `AIC_MCP_HTTP_TOKEN` (32+ characters) when set, else the
@@ -964,8 +1309,10 @@ impl Supervisor {
             let _ = self.start().await;
         } else {
             // Mode, switches and timeout apply live: the sessions stay connected and are
-            // told that the tool list changed.
+            // told that the tool list changed (on standby profiles too).
             self.apply_rules(&saved)?;
+            self.prune_standby(&saved).await;
+            self.start_standby(&saved).await;
         }
         Ok(saved)
     }
@@ -997,11 +1344,23 @@ impl Supervisor {
         let settings = self.settings();
         let served = self.served(&settings).ok().flatten().map(|p| p.name);
         let status = self.status();
+        let standby: std::collections::BTreeMap<String, SessionStatus> = self
+            .standby
+            .lock()
+            .await
+            .iter()
+            .map(|(name, r)| (name.clone(), r.app.status()))
+            .collect();
         let mut out = Vec::with_capacity(settings.profiles.len());
         for p in &settings.profiles {
             let is_served = served.as_deref() == Some(p.name.as_str());
-            let sign_in = if is_served && status.phase == Phase::Running {
-                match (status.session.state, status.session.expires_at_ms) {
+            let session = if is_served && status.phase == Phase::Running {
+                Some(&status.session)
+            } else {
+                standby.get(&p.name)
+            };
+            let sign_in = if let Some(session) = session {
+                match (session.state, session.expires_at_ms) {
                     (crate::auth::SessionState::SignedIn, Some(at)) => {
                         ProfileSignIn::SignedIn { expires_at_ms: at }
                     }
@@ -1059,18 +1418,20 @@ impl Supervisor {
 
     /// The assistants connected to the running core now, with the profile they are bound
     /// to (the served one).
-    pub fn sessions(&self) -> Vec<SessionOverview> {
-        let Some(app) = self.app() else {
-            return Vec::new();
-        };
-        let profile = app.guard().profile.clone();
-        app.guard()
-            .sessions
-            .connected()
-            .into_iter()
-            .map(|s| SessionOverview {
-                session: s,
-                profile: profile.clone(),
+    pub async fn sessions(&self) -> Vec<SessionOverview> {
+        let mut apps: Vec<Arc<App>> = self.app().into_iter().collect();
+        apps.extend(self.standby.lock().await.values().map(|r| r.app.clone()));
+        apps.iter()
+            .flat_map(|app| {
+                let profile = app.guard().profile.clone();
+                app.guard()
+                    .sessions
+                    .connected()
+                    .into_iter()
+                    .map(move |s| SessionOverview {
+                        session: s,
+                        profile: profile.clone(),
+                    })
             })
             .collect()
     }
@@ -1090,6 +1451,16 @@ impl Supervisor {
             .is_some_and(|p| p.name == profile.name)
         {
             return self.logout().await;
+        }
+        // A profile on standby: through its core, whose sessions then need a new sign-in.
+        let standing_by = self
+            .standby
+            .lock()
+            .await
+            .get(&profile.name)
+            .map(|r| r.app.clone());
+        if let Some(app) = standing_by {
+            return Ok(app.logout().await?);
         }
         // The demo tenant keeps no login.
         if let Some((store, key)) = self.login_of(&settings, &profile)? {
