@@ -2,7 +2,7 @@
 //! capabilities under src-tauri/capabilities.
 
 /// The IPC commands (src-tauri/src/commands.rs); the capability allows exactly these.
-const COMMANDS: [&str; 25] = [
+const COMMANDS: [&str; 26] = [
     "status",
     "login",
     "cancel_login",
@@ -28,6 +28,7 @@ const COMMANDS: [&str; 25] = [
     "activate_profile",
     "logout_profile",
     "sessions",
+    "login_profile",
 ];
 
 fn main() {

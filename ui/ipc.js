@@ -70,6 +70,7 @@ export const exportChanges = () => invoke("export_changes");
 export const profiles = () => invoke("profiles");
 export const activateProfile = (name) => invoke("activate_profile", { name });
 export const logoutProfile = (name) => invoke("logout_profile", { name });
+export const loginProfile = (name) => invoke("login_profile", { name });
 export const sessions = () => invoke("sessions");
 
 // ---- events ----

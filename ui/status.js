@@ -365,14 +365,14 @@ export async function refreshProfiles() {
           }
         });
       }
-      // Another profile's login can be ended from here; the active one's is Log out above.
+      // Another profile's sign-in is started or ended from here; the active one's is above.
       let out = el("span");
-      if (!p.active && p.sign_in?.state === "signed_in") {
-        out = el("button", { class: "btn small", type: "button", text: "Log out", dataset: { logout: p.name } });
-        out.addEventListener("click", async () => {
-          out.disabled = true;
+      const act = (label, key, run) => {
+        const b = el("button", { class: "btn small", type: "button", text: label, dataset: { [key]: p.name } });
+        b.addEventListener("click", async () => {
+          b.disabled = true;
           try {
-            await ipc.logoutProfile(p.name);
+            await run(p.name);
             setBanner($("profiles-error"), "");
           } catch (e) {
             setBanner($("profiles-error"), errorMessage(e));
@@ -380,14 +380,17 @@ export async function refreshProfiles() {
             refreshProfiles();
           }
         });
-      }
+        return b;
+      };
+      if (!p.active && p.sign_in?.state === "signed_in") out = act("Log out", "logout", ipc.logoutProfile);
+      else if (!p.active && p.sign_in?.state === "signed_out") out = act("Log in", "login", ipc.loginProfile);
       return el(
         "div",
         { class: `profile-item${p.active ? " active" : ""}`, dataset: { profile: p.name }, attrs: { role: "listitem" } },
         swatch,
         el("strong", { text: p.name }),
         el("span", { class: "muted profile-tenant selectable", text: p.tenant || "Built-in demo tenant" }),
-        el("span", { class: "profile-state", text: (p.production ? "Production · " : "") + profileState(p) }),
+        el("span", { class: "profile-state", text: [p.production ? "Production" : null, profileState(p), p.admin ? `as ${p.admin}` : null, MODE_LABEL[p.mode] || null].filter(Boolean).join(" · ") }),
         out,
         action,
       );

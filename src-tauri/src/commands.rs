@@ -257,6 +257,12 @@ pub async fn activate_profile(host: Host<'_>, name: String) -> UiResult<Settings
     Ok(host.activate_profile(&name).await?)
 }
 
+/// Signs in to one profile (a profile that is not active through its own core).
+#[tauri::command]
+pub async fn login_profile(host: Host<'_>, name: String) -> UiResult<()> {
+    Ok(host.login_profile(&name).await?)
+}
+
 /// Signs out of one profile only (the served one through its session, another by deleting
 /// its stored login).
 #[tauri::command]

@@ -114,6 +114,7 @@ fn main() {
             commands::activate_profile,
             commands::logout_profile,
             commands::sessions,
+            commands::login_profile,
         ])
         .setup(move |app| {
             let handle = app.handle().clone();

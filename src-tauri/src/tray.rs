@@ -416,6 +416,8 @@ mod tests {
             production,
             active,
             sign_in,
+            admin: None,
+            mode: aic_mcp_core::policy::Mode::Ask,
         };
         let lines = tenant_lines(
             &[

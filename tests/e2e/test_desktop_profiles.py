@@ -100,10 +100,10 @@ def test_two_profiles_each_signed_in_switched_from_the_window_and_pinned(two):
     d.click_css('.profile-item[data-profile="dev"] button[data-logout="dev"]', what="dev's Log out")
     d.wait_for(lambda: "Signed out" in profile_item(d, "dev").text, what="dev signed out")
     assert "expires in" in d.text("expiry"), "prod still signed in"
-    d.click_css('.profile-item[data-profile="dev"] button[data-profile="dev"]', what="Make active")
-    sign_in(d, "dev", a)
-    d.click_css('.profile-item[data-profile="prod"] button[data-profile="prod"]', what="Make active")
-    d.wait_for(lambda: d.text("profile-tag-name") == "prod" and "expires in" in d.text("expiry"), what="prod, still signed in")
+    # ... and signed in again from its card, while prod stays the active profile.
+    d.click_css('.profile-item[data-profile="dev"] button[data-login="dev"]', what="dev's Log in")
+    d.wait_for(lambda: "Signed in" in profile_item(d, "dev").text, timeout=60, what="dev signed in from its card")
+    assert d.text("profile-tag-name") == "prod" and "expires in" in d.text("expiry")
 
     # Make dev active from the Status view: still signed in, no browser needed.
     a.clear()

@@ -185,6 +185,10 @@ pub struct ProfileOverview {
     /// The profile new sessions get.
     pub active: bool,
     pub sign_in: ProfileSignIn,
+    /// The signed-in admin, when its core knows it.
+    pub admin: Option<String>,
+    /// What assistants may do there now.
+    pub mode: Mode,
 }
 
 /// Whether a profile has a login, from the running core (the active profile) or the
@@ -1344,20 +1348,27 @@ impl Supervisor {
         let settings = self.settings();
         let served = self.served(&settings).ok().flatten().map(|p| p.name);
         let status = self.status();
-        let standby: std::collections::BTreeMap<String, SessionStatus> = self
+        let standby: std::collections::BTreeMap<String, (SessionStatus, Mode)> = self
             .standby
             .lock()
             .await
             .iter()
-            .map(|(name, r)| (name.clone(), r.app.status()))
+            .map(|(name, r)| (name.clone(), (r.app.status(), r.policy.rules().mode)))
             .collect();
+        let env = self.opts.env.clone();
         let mut out = Vec::with_capacity(settings.profiles.len());
         for p in &settings.profiles {
             let is_served = served.as_deref() == Some(p.name.as_str());
-            let session = if is_served && status.phase == Phase::Running {
-                Some(&status.session)
+            let (session, mode) = if is_served && status.phase == Phase::Running {
+                (Some(&status.session), status.mode)
+            } else if let Some((session, mode)) = standby.get(&p.name) {
+                (Some(session), *mode)
             } else {
-                standby.get(&p.name)
+                let mode = settings
+                    .rules(Some(p), |k| env(k), self.opts.default_mode)
+                    .map(|r| r.mode)
+                    .unwrap_or(self.opts.default_mode);
+                (None, mode)
             };
             let sign_in = if let Some(session) = session {
                 match (session.state, session.expires_at_ms) {
@@ -1390,6 +1401,8 @@ impl Supervisor {
                 production: p.production,
                 active: settings.active().map(|a| a.name.as_str()) == Some(p.name.as_str()),
                 sign_in,
+                admin: session.and_then(|s| s.admin.clone()),
+                mode,
             });
         }
         out
@@ -1434,6 +1447,31 @@ impl Supervisor {
                     })
             })
             .collect()
+    }
+
+    /// Signs in to one profile: the served one through its session (as Log in), one on
+    /// standby through its own core (the browser opens for that tenant).
+    pub async fn login_profile(&self, name: &str) -> Result<(), HostError> {
+        let settings = self.settings();
+        if self
+            .served(&settings)?
+            .is_some_and(|p| p.name.eq_ignore_ascii_case(name))
+        {
+            return self.login().await;
+        }
+        let standing_by = self
+            .standby
+            .lock()
+            .await
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, r)| r.app.clone());
+        match standing_by {
+            Some(app) => Ok(app.login().await?),
+            None => Err(HostError::NotReady(format!(
+                "profile {name:?} is not running; make it active to sign in"
+            ))),
+        }
     }
 
     /// Signs out of one profile and only that one: the served profile through its session
