@@ -112,23 +112,29 @@ def test_two_profiles_each_signed_in_switched_from_the_window_and_pinned(two):
     d.wait_for(lambda: "expires in" in d.text("expiry"), what="dev signed in from the keychain")
     assert not [r for r in a.requests() if r["path"].startswith("/am/oauth2/authorize")], "no new sign-in"
 
-    # An assistant pinned to dev reaches dev's tenant only; its server name says so.
-    b.clear()
-    name, failed = asyncio.run(
-        pinned_call(dict(d.env), str(SERVER), ["connect", "--profile", "dev", "--socket", str(d.socket)])
-    )
-    assert name == "pingone-aic-mcp-server (dev)" and not failed
-    assert any(r["path"] == "/monitoring/logs/sources" for r in a.requests())
-    assert b.requests() == [], "nothing reached the other tenant"
-    # prod, not active now, still serves its own socket and its sign-in: pinned to it, an
-    # assistant reaches prod's tenant and nothing of it reaches dev's.
+    # Two assistants, pinned to dev and to prod (not active now: its core stays, signed in),
+    # call at the same time: each reaches its own tenant only, with its own tokens; their
+    # server names say which.
     a.clear()
-    name, failed = asyncio.run(
-        pinned_call(dict(d.env), str(SERVER), ["connect", "--profile", "prod", "--socket", str(d.socket)])
-    )
-    assert name == "pingone-aic-mcp-server (prod)" and not failed
-    assert any(r["path"] == "/monitoring/logs/sources" for r in b.requests())
-    assert a.requests() == [], "nothing reached dev's tenant"
+    b.clear()
+
+    async def both():
+        return await asyncio.gather(*(
+            pinned_call(dict(d.env), str(SERVER), ["connect", "--profile", name, "--socket", str(d.socket)])
+            for name in ("dev", "prod")
+        ))
+
+    (dev_name, dev_failed), (prod_name, prod_failed) = asyncio.run(both())
+    assert dev_name == "pingone-aic-mcp-server (dev)" and not dev_failed
+    assert prod_name == "pingone-aic-mcp-server (prod)" and not prod_failed
+    for sim in (a, b):
+        calls = [r for r in sim.requests() if r["path"] == "/monitoring/logs/sources"]
+        assert len(calls) == 1 and calls[0]["status"] == 200, calls
+    a_primary, b_primary = set(a.tokens()["primary"]), set(b.tokens()["primary"])
+    for sim, other in ((a, b_primary), (b, a_primary)):
+        for r in sim.requests():
+            text = r["body"] + " ".join(v for _, v in r["headers"])
+            assert not any(t in text for t in other), "a token of the other tenant"
 
     # The Activity view shows each call's profile and filters by it.
     d.click("nav-activity")
