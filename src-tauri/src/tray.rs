@@ -172,10 +172,12 @@ pub fn with_profile_dot(rgba: &[u8], width: u32, height: u32, colour: [u8; 3]) -
     let ring = (w.min(h) * 0.05).max(1.0);
     for y in 0..height {
         for x in 0..width {
-            let d = (f64::from(x) + 0.5 - cx).hypot(f64::from(y) + 0.5 - cy);
-            let px = if d <= r {
+            // Squared distances: no libm call (hypot would tie the binary to a newer glibc).
+            let (dx, dy) = (f64::from(x) + 0.5 - cx, f64::from(y) + 0.5 - cy);
+            let d2 = dx * dx + dy * dy;
+            let px = if d2 <= r * r {
                 [colour[0], colour[1], colour[2], 255]
-            } else if d <= r + ring {
+            } else if d2 <= (r + ring) * (r + ring) {
                 [255, 255, 255, 255]
             } else {
                 continue;
