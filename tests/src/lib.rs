@@ -449,6 +449,33 @@ pub fn journaled(env: &Env) -> Vec<aic_mcp_core::journal::Change> {
         .expect("journal")
 }
 
+/// Asserts the journaled change carries transaction ids, each one the tenant saw.
+pub fn assert_transactions_seen(env: &Env, c: &aic_mcp_core::journal::Change) {
+    assert!(!c.transaction_ids.is_empty(), "{}", c.tool);
+    let seen: Vec<String> = env
+        .sim
+        .requests()
+        .into_iter()
+        .filter_map(|r| r.transaction_id)
+        .collect();
+    for tx in &c.transaction_ids {
+        assert!(seen.contains(tx), "{tx} was sent");
+    }
+}
+
+/// An environment in Ask mode (60 s to answer) whose approvals go to `queue`.
+pub async fn asking_env(queue: &Arc<aic_mcp_core::approval::Approvals>) -> Env {
+    guarded_env(
+        aic_mcp_core::policy::Rules {
+            mode: aic_mcp_core::policy::Mode::Ask,
+            approval_timeout: std::time::Duration::from_secs(60),
+            ..aic_mcp_core::policy::Rules::default()
+        },
+        Some(queue.clone()),
+    )
+    .await
+}
+
 /// The transaction id of a result's `Transaction ID:` suffix.
 pub fn tx_of(text: &str) -> Option<&str> {
     text.rsplit_once("\n\nTransaction ID: ").map(|(_, tx)| tx)

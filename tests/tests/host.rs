@@ -904,6 +904,26 @@ async fn removing_a_profile_signs_it_out_and_deletes_its_login_and_only_its_own(
     sup.stop().await;
 }
 
+/// Calls `tool` (no arguments) as request `id` over a raw session and returns the answer
+/// line.
+async fn call_over(
+    lines: &mut tokio::io::Lines<tokio::io::BufReader<tokio::net::unix::OwnedReadHalf>>,
+    write: &mut tokio::net::unix::OwnedWriteHalf,
+    id: u64,
+    tool: &str,
+) -> String {
+    use tokio::io::AsyncWriteExt;
+    write
+        .write_all(call_line(id, tool).as_bytes())
+        .await
+        .expect("write");
+    tokio::time::timeout(Duration::from_secs(10), lines.next_line())
+        .await
+        .expect("in time")
+        .expect("read")
+        .expect("line")
+}
+
 /// One JSON-RPC line: a `tools/call` of `tool` with no arguments.
 fn call_line(id: u64, tool: &str) -> String {
     format!(
@@ -915,7 +935,6 @@ fn call_line(id: u64, tool: &str) -> String {
 
 #[tokio::test]
 async fn switching_the_active_profile_never_moves_a_running_session_and_both_stay_signed_in() {
-    use tokio::io::AsyncWriteExt;
     let mut r = rig(sim_config()).await;
     let dev_url = r.env.remove("AIC_BASE_URL").expect("tenant");
     // A second tenant, trusted beside the first.
@@ -965,15 +984,7 @@ async fn switching_the_active_profile_never_moves_a_running_session_and_both_sta
     // A session bound to dev (its own socket) makes a call: it reaches dev.
     let own = sup.status().profile_socket_path.expect("dev's socket");
     let (mut lines, mut write) = socket_session(std::path::Path::new(&own)).await;
-    write
-        .write_all(call_line(1, "getLogSources").as_bytes())
-        .await
-        .expect("write");
-    let answer = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
-        .await
-        .expect("in time")
-        .expect("read")
-        .expect("line");
+    let answer = call_over(&mut lines, &mut write, 1, "getLogSources").await;
     assert!(
         answer.contains("\"id\":1") && !answer.contains("\"isError\":true"),
         "{answer}"
@@ -999,15 +1010,7 @@ async fn switching_the_active_profile_never_moves_a_running_session_and_both_sta
         sup.status().profile.map(|p| p.name).as_deref(),
         Some("prod")
     );
-    write
-        .write_all(call_line(2, "getLogSources").as_bytes())
-        .await
-        .expect("write");
-    let answer = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
-        .await
-        .expect("in time")
-        .expect("read")
-        .expect("line");
+    let answer = call_over(&mut lines, &mut write, 2, "getLogSources").await;
     assert!(
         answer.contains("\"id\":2") && !answer.contains("\"isError\":true"),
         "{answer}"
@@ -1042,15 +1045,7 @@ async fn switching_the_active_profile_never_moves_a_running_session_and_both_sta
     sup.logout_profile("dev").await.expect("dev signed out");
     let (lines_dev, write_dev) = (lines, write);
     let (mut lines, mut write) = socket_session(&r.socket()).await;
-    write
-        .write_all(call_line(3, "getLogSources").as_bytes())
-        .await
-        .expect("write");
-    let answer = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
-        .await
-        .expect("in time")
-        .expect("read")
-        .expect("line");
+    let answer = call_over(&mut lines, &mut write, 3, "getLogSources").await;
     assert!(
         answer.contains("\"id\":3") && !answer.contains("\"isError\":true"),
         "{answer}"
@@ -1073,15 +1068,7 @@ async fn switching_the_active_profile_never_moves_a_running_session_and_both_sta
     prod.clear_requests();
     r.sim.clear_requests();
     let (mut dev_lines, mut dev_write) = (lines_dev, write_dev);
-    dev_write
-        .write_all(call_line(4, "getLogSources").as_bytes())
-        .await
-        .expect("write");
-    let answer = tokio::time::timeout(Duration::from_secs(10), dev_lines.next_line())
-        .await
-        .expect("in time")
-        .expect("read")
-        .expect("line");
+    let answer = call_over(&mut dev_lines, &mut dev_write, 4, "getLogSources").await;
     assert!(
         answer.contains("\"id\":4") && answer.contains("\"isError\":true"),
         "{answer}"

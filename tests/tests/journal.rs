@@ -5,13 +5,14 @@
 //! revert is itself a journaled call; what cannot be undone says why; an approval card
 //! shows the object as it is now.
 
-use std::time::Duration;
-
 use aic_mcp_core::app::REVERT_CLIENT;
 use aic_mcp_core::approval::{Answer, Approvals};
 use aic_mcp_core::journal::Undo;
-use aic_mcp_core::policy::{Mode, Rules};
-use aic_mcp_tests::{answer_next, guarded_env, journaled as changes, result_json as body_of, Env};
+use aic_mcp_core::policy::Rules;
+use aic_mcp_tests::{
+    answer_next, asking_env, assert_transactions_seen, guarded_env, journaled as changes,
+    result_json as body_of, Env,
+};
 use serde_json::{json, Value};
 
 const BJENSEN: &str = "a1000000-0000-4000-8000-000000000001";
@@ -57,17 +58,8 @@ async fn an_update_is_journaled_with_both_states_and_its_revert_restores_the_ori
     assert_eq!(before["backgroundColor"], original["backgroundColor"]);
     assert_eq!(after["backgroundColor"], "#101010");
     assert_eq!(after["primaryColor"], "#202020");
-    assert!(!c.transaction_ids.is_empty());
     // The journal's transaction ids are the ones the tenant saw.
-    let seen: Vec<String> = env
-        .sim
-        .requests()
-        .into_iter()
-        .filter_map(|r| r.transaction_id)
-        .collect();
-    for tx in &c.transaction_ids {
-        assert!(seen.contains(tx), "{tx} was sent");
-    }
+    assert_transactions_seen(&env, c);
     let Undo::Possible { action, restore } = &c.undo else {
         panic!("an update can be reverted: {:?}", c.undo)
     };
@@ -148,15 +140,7 @@ async fn a_deleted_object_is_re_created_from_its_journaled_state_and_a_patch_rev
 #[tokio::test]
 async fn what_cannot_be_undone_says_why_and_a_card_shows_the_object_as_it_is_now() {
     let queue = Approvals::new();
-    let env = guarded_env(
-        Rules {
-            mode: Mode::Ask,
-            approval_timeout: Duration::from_secs(60),
-            ..Rules::default()
-        },
-        Some(queue.clone()),
-    )
-    .await;
+    let env = asking_env(&queue).await;
     let (res, card) = tokio::join!(
         env.call(
             "deleteManagedObject",
@@ -389,15 +373,7 @@ async fn a_script_update_is_reverted_and_a_deleted_script_re_created_or_refused_
 #[tokio::test]
 async fn a_card_shows_what_will_change_field_by_field_and_the_call_leaves_exactly_that() {
     let queue = Approvals::new();
-    let env = guarded_env(
-        Rules {
-            mode: Mode::Ask,
-            approval_timeout: Duration::from_secs(60),
-            ..Rules::default()
-        },
-        Some(queue.clone()),
-    )
-    .await;
+    let env = asking_env(&queue).await;
     let (res, card) = tokio::join!(
         env.call(
             "patchManagedObject",

@@ -9,7 +9,9 @@
 use aic_mcp_core::app::REVERT_CLIENT;
 use aic_mcp_core::journal::{Change, Undo};
 use aic_mcp_core::policy::Rules;
-use aic_mcp_tests::{guarded_env, journaled as changes, result_json as body_of, Env};
+use aic_mcp_tests::{
+    assert_transactions_seen, guarded_env, journaled as changes, result_json as body_of, Env,
+};
 use serde_json::{json, Value};
 
 const BJENSEN: &str = "a1000000-0000-4000-8000-000000000001";
@@ -49,20 +51,6 @@ async fn journey(env: &Env, name: &str) -> Value {
 
 async fn oidc_app(env: &Env, name: &str) -> Value {
     body_of(&call_ok(env, "getOidcApp", json!({"realm": "alpha", "name": name})).await)
-}
-
-/// Asserts the change was journaled with the transaction ids the tenant saw.
-fn assert_transactions_seen(env: &Env, c: &Change) {
-    assert!(!c.transaction_ids.is_empty(), "{}", c.tool);
-    let seen: Vec<String> = env
-        .sim
-        .requests()
-        .into_iter()
-        .filter_map(|r| r.transaction_id)
-        .collect();
-    for tx in &c.transaction_ids {
-        assert!(seen.contains(tx), "{tx} was sent");
-    }
 }
 
 /// Reverts `c` and checks the revert is journaled as such; returns the revert's entry.
@@ -522,17 +510,8 @@ async fn a_call_refused_before_any_request_reads_nothing_and_is_not_journaled() 
 #[tokio::test]
 async fn a_node_update_card_shows_the_configuration_it_will_leave() {
     use aic_mcp_core::approval::{Answer, Approvals};
-    use aic_mcp_core::policy::Mode;
     let queue = Approvals::new();
-    let env = guarded_env(
-        Rules {
-            mode: Mode::Ask,
-            approval_timeout: std::time::Duration::from_secs(60),
-            ..Rules::default()
-        },
-        Some(queue.clone()),
-    )
-    .await;
+    let env = aic_mcp_tests::asking_env(&queue).await;
     let (res, card) = tokio::join!(
         env.call(
             "updateJourneyNode",
