@@ -171,6 +171,9 @@ struct Waiting {
 struct Grant {
     client: Option<String>,
     tool: String,
+    /// The tenant it was given on: one queue serves every profile's core, and a grant on
+    /// one tenant must not approve the same tool on another.
+    tenant: String,
     until: Instant,
 }
 
@@ -248,7 +251,7 @@ impl Approvals {
         if inner
             .grants
             .iter()
-            .any(|g| g.client == q.client && g.tool == q.tool)
+            .any(|g| g.client == q.client && g.tool == q.tool && g.tenant == q.tenant)
         {
             return Queued::Granted;
         }
@@ -303,6 +306,7 @@ impl Approvals {
             inner.grants.push(Grant {
                 client: w.request.client.clone(),
                 tool: w.request.tool.clone(),
+                tenant: w.request.tenant.clone(),
                 until: Instant::now() + GRANT_FOR,
             });
         }
@@ -445,7 +449,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn approve_for_this_assistant_covers_that_tool_and_assistant_only() {
+    async fn approve_for_this_assistant_covers_that_tool_assistant_and_tenant_only() {
         let q = Approvals::new();
         let wait = q.ask(question("deleteManagedObject", "Cursor"), GRANT_FOR);
         let answer = async {
@@ -472,6 +476,13 @@ mod tests {
             .await;
             assert!(r.is_err(), "{tool} for {client} waits");
         }
+        // The same tool and assistant on another tenant (another profile) is asked again.
+        let other = Question {
+            tenant: "https://other-tenant.example.com".into(),
+            ..question("deleteManagedObject", "Cursor")
+        };
+        let r = tokio::time::timeout(Duration::from_millis(50), q.ask(other, GRANT_FOR)).await;
+        assert!(r.is_err(), "a grant on one tenant does not cover another");
         q.revoke_grants();
         let r = tokio::time::timeout(
             Duration::from_millis(50),
